@@ -1,0 +1,1 @@
+"""The paper store: SQLAlchemy tables, engines for SQLite and PostgreSQL, and queries."""

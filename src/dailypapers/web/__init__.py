@@ -1,0 +1,1 @@
+"""The web application: HTML pages, their JSON twins, the Hugging Face-compatible API and feeds."""
