@@ -80,7 +80,9 @@ def sqlite_url(tmp_path):
 
 
 def make_settings(url: str, **overrides) -> Settings:
-    return Settings(environment="test", secret_key="test-secret-key-0123456789", database_url=url, **overrides)
+    return Settings(
+        environment="test", secret_key="test-secret-key-0123456789", database_url=url, **overrides
+    )
 
 
 @pytest.fixture

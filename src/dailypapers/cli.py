@@ -11,15 +11,22 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from dailypapers.settings import Settings
+from dailypapers.ingest.commands import ingest_app, worker_command
+from dailypapers.search.commands import index_app, search_command
+from dailypapers.settings import DEFAULT_EMBEDDING_MODEL, Settings
 
 app = typer.Typer(
     help="dailypapers: a self-hostable Daily Papers.", no_args_is_help=True, add_completion=False
 )
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(ingest_app, name="ingest")
+app.command("worker")(worker_command)
+app.add_typer(index_app, name="index")
+app.command("search")(search_command)
 
 console = Console(stderr=True)
 DEMO_DATA = Path(__file__).resolve().parent / "data" / "demo.jsonl.gz"
@@ -92,7 +99,8 @@ def import_command(
     def on_error(message: str) -> None:
         nonlocal printed
         if printed < show_errors:
-            console.print(f"[yellow]skipped[/yellow] {message}", markup=True, highlight=False)
+            # The message quotes the file's own text: escape it, and keep "FILE:LINE: reason" on one line.
+            console.print(f"[yellow]skipped[/yellow] {escape(message)}", highlight=False, soft_wrap=True)
         printed += 1
 
     started = time.perf_counter()
@@ -107,7 +115,7 @@ def import_command(
         transient=False,
     ) as progress:
         for path in files:
-            task = progress.add_task(path.name, total=file_size(path) or None, papers=0)
+            task = progress.add_task(escape(path.name), total=file_size(path) or None, papers=0)
             try:
                 import_file(
                     store,
@@ -120,25 +128,41 @@ def import_command(
                 )
             except ImportFileError as exc:
                 failed_files += 1
-                console.print(f"[red]error[/red] {exc}")
+                console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
     elapsed = time.perf_counter() - started
     counts = report.counts
     console.print(
         f"Read {report.read:,} records in {elapsed:.1f}s ({report.read / max(elapsed, 1e-9):,.0f}/s): "
         f"{counts.new:,} new, {counts.updated:,} updated, {counts.unchanged:,} unchanged, "
-        f"{report.bad:,} skipped as bad; {counts.feed_new:,} new days on the feed."
+        f"{report.bad:,} skipped as bad; {counts.feed_new:,} new days on the feed.",
+        soft_wrap=True,
     )
     if printed > show_errors:
         console.print(f"({printed - show_errors:,} more bad records not shown)")
+    from dailypapers.search.commands import sync_after_import
+
+    sync_after_import(settings, store.engine, console)
     if failed_files:
         raise typer.Exit(1)
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from dailypapers.web.app import create_app
 
+    if workers > 1:
+        # Each worker process builds its own app (and engine) from the same DAILYPAPERS_* environment.
+        uvicorn.run(
+            "dailypapers.web.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            access_log=False,
+        )
+        return
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
 
 
@@ -146,11 +170,12 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Web processes (use more than 1 with PostgreSQL).")] = 1,
 ) -> None:
     """Serve the site and API from the configured database."""
     settings = load_settings()
     _require_migrated(settings).dispose()
-    _serve(settings, host, port)
+    _serve(settings, host, port, workers)
 
 
 @app.command()
@@ -177,11 +202,17 @@ def demo(
         environment="development",
         database_url=f"sqlite:///{database}",
         base_url=f"http://{host}:{port}",
+        # The packaged model, whose embeddings of the bundled papers ship with dailypapers.
+        embedding_model=DEFAULT_EMBEDDING_MODEL,
+        index_dir=database.with_name(f"{database.stem}-index"),
     )
     started = time.perf_counter()
     upgrade(settings)
     store = SqlStore(make_engine(settings), settings.trending_half_life_hours)
     report = import_file(store, DEMO_DATA)
+    from dailypapers.search.commands import prepare_demo
+
+    prepare_demo(settings, store.engine, console)
     store.engine.dispose()
     console.print(
         f"Demo database {database}: {report.counts.new:,} papers in {time.perf_counter() - started:.1f}s. "

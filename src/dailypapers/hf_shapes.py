@@ -35,6 +35,11 @@ def user(view: UserView) -> dict[str, Any]:
     }
 
 
+# Hugging Face names a submitter on every daily item and clients read `submittedBy.name` without a check;
+# some imported feeds did not record who submitted a paper, so those items name this placeholder.
+UNKNOWN_SUBMITTER = UserView(id=0, username="unknown", fullname="Unknown submitter", avatar_url=None)
+
+
 def organization(name: str) -> dict[str, Any]:
     return {
         "_id": object_id("org", name),
@@ -126,11 +131,21 @@ def daily_item(view: PaperView) -> dict[str, Any]:
         # The client reads these only at the top level, and turns a nested `upvotes: 0` into None.
         "upvotes": view.upvotes,
     }
-    if view.submitter is not None:
-        item["submittedBy"] = user(view.submitter)
+    item["submittedBy"] = user(view.submitter or UNKNOWN_SUBMITTER)
     if view.submitted_at is not None:
         item["submittedOnDailyAt"] = timestamp(view.submitted_at)
     item.update(_optional(view))
+    return item
+
+
+def search_item(
+    view: PaperView, highlighted_title: list[dict[str, str]], highlighted_summary: list[dict[str, str]]
+) -> dict[str, Any]:
+    """One element of `GET /api/papers/search`: a daily item plus `upvoted` and the highlighted segments."""
+    item = daily_item(view)
+    item["upvoted"] = False  # for the caller; the API is anonymous
+    item["highlightedTitle"] = highlighted_title
+    item["highlightedSummary"] = highlighted_summary
     return item
 
 

@@ -9,9 +9,10 @@ from typing import Literal
 
 Kind = Literal["date", "week", "month"]
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+# ASCII digits only, matched against the whole text (`$` would also accept a trailing newline).
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.A)
+_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})", re.A)
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})", re.A)
 
 
 class InvalidPeriod(ValueError):
@@ -30,8 +31,8 @@ class Period:
             return self.start.isoformat()
         if self.kind == "week":
             year, week, _ = self.start.isocalendar()
-            return f"{year}-W{week:02d}"
-        return f"{self.start.year}-{self.start.month:02d}"
+            return f"{year:04d}-W{week:02d}"
+        return f"{self.start.year:04d}-{self.start.month:02d}"
 
     @property
     def label(self) -> str:
@@ -74,7 +75,7 @@ def month_of(value: date) -> Period:
 
 
 def parse_date(text: str) -> date:
-    if not isinstance(text, str) or not _DATE.match(text):
+    if not isinstance(text, str) or not _DATE.fullmatch(text):
         raise InvalidPeriod("date must be YYYY-MM-DD")
     try:
         return date.fromisoformat(text)
@@ -83,22 +84,46 @@ def parse_date(text: str) -> date:
 
 
 def parse(kind: Kind, text: str) -> Period:
-    """Parse `2026-08-21`, `2026-W34` or `2026-08` into a Period; raise InvalidPeriod otherwise."""
+    """Parse `2026-08-21`, `2026-W34` or `2026-08` into a Period; raise InvalidPeriod otherwise.
+
+    A period is valid only when it and its neighbours are representable dates (years 1 to 9999), so that
+    `previous()` and `next()` of a parsed period never overflow.
+    """
     if kind == "date":
-        return day(parse_date(text))
-    if kind == "week":
-        match = _WEEK.match(text or "")
+        value = parse_date(text)
+        try:
+            period = day(value)
+        except OverflowError:
+            raise InvalidPeriod(f"date {text} is out of range") from None
+    elif kind == "week":
+        match = _WEEK.fullmatch(text) if isinstance(text, str) else None
         if not match:
             raise InvalidPeriod("week must be YYYY-Www")
         year, number = int(match.group(1)), int(match.group(2))
         try:
-            return week_of(date.fromisocalendar(year, number, 1))
+            monday = date.fromisocalendar(year, number, 1)
         except ValueError:
             raise InvalidPeriod(f"week {text} does not exist") from None
-    match = _MONTH.match(text or "")
-    if not match:
-        raise InvalidPeriod("month must be YYYY-MM")
-    year, number = int(match.group(1)), int(match.group(2))
-    if not 1 <= number <= 12 or year < 1:
-        raise InvalidPeriod(f"month {text} does not exist")
-    return month_of(date(year, number, 1))
+        try:
+            period = week_of(monday)
+        except OverflowError:
+            raise InvalidPeriod(f"week {text} is out of range") from None
+    elif kind == "month":
+        match = _MONTH.fullmatch(text) if isinstance(text, str) else None
+        if not match:
+            raise InvalidPeriod("month must be YYYY-MM")
+        year, number = int(match.group(1)), int(match.group(2))
+        if not 1 <= number <= 12 or year < 1:
+            raise InvalidPeriod(f"month {text} does not exist")
+        try:
+            period = month_of(date(year, number, 1))
+        except (ValueError, OverflowError):
+            raise InvalidPeriod(f"month {text} is out of range") from None
+    else:
+        raise InvalidPeriod(f"unknown period kind {kind!r}")
+    try:
+        period.previous()
+        period.next()
+    except (ValueError, OverflowError):
+        raise InvalidPeriod(f"{text} is out of range") from None
+    return period

@@ -44,3 +44,5 @@ class PaperRecord:
     upvotes: int | None = None
     num_comments: int | None = None
     extra: dict = field(default_factory=dict)
+    # Every version the source knows, with its submission date where given (arXivRaw lists them all).
+    versions: dict[int, datetime | None] | None = None

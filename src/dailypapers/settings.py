@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import Field, model_validator
@@ -15,6 +17,7 @@ from pydantic_settings import (
 )
 
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 
 
 def default_data_dir() -> Path:
@@ -63,6 +66,68 @@ class Settings(BaseSettings):
     trending_limit: int = Field(50, ge=1, le=100, description="Papers on the trending page and feed.")
     sqlite_busy_timeout_ms: int = Field(10_000, ge=0, description="How long SQLite waits for a lock.")
     db_pool_size: int = Field(8, ge=1, description="Connections per web process (PostgreSQL).")
+    # Ingestion (dailypapers.ingest, docs/ingestion.md).
+    arxiv_api_url: str = Field(
+        "https://export.arxiv.org/api/query", description="The arXiv search API (Atom) endpoint."
+    )
+    arxiv_oai_url: str = Field("https://oaipmh.arxiv.org/oai", description="The arXiv OAI-PMH endpoint.")
+    arxiv_rss_url: str = Field(
+        "https://rss.arxiv.org", description="The arXiv daily listings: feeds are `<url>/rss/<category>`."
+    )
+    hf_api_url: str = Field(
+        "https://huggingface.co", description="Hugging Face, for `<url>/api/daily_papers`."
+    )
+    arxiv_delay_seconds: float = Field(
+        3.0,
+        ge=0,
+        description="Pause after each request to an arXiv host before the next (arXiv asks for 3 s; "
+        "less is refused for arxiv.org hosts).",
+    )
+    hf_delay_seconds: float = Field(1.0, ge=0, description="Pause between requests to Hugging Face.")
+    contact_email: str = Field(
+        "", description="The deployment's contact address, sent in the User-Agent of every ingest request."
+    )
+    ingest_categories: str = Field(
+        "",
+        description="arXiv categories `ingest run` and the worker follow, comma-separated "
+        "(e.g. `cs.LG,cs.CL`): their daily listings and recent submissions.",
+    )
+    ingest_hf: bool = Field(
+        True, description="Whether `ingest run` and the worker mirror Hugging Face's daily list."
+    )
+    ingest_lookback_days: int = Field(
+        3, ge=1, le=60, description="How many days of arXiv submissions `ingest run` asks the search API for."
+    )
+    ingest_max_retries: int = Field(
+        5,
+        ge=0,
+        le=20,
+        description="Retries of a failed ingest request (with exponential back-off) before the run stops.",
+    )
+    embedding_model: str = Field(
+        DEFAULT_EMBEDDING_MODEL,
+        description="Sentence-embedding model for semantic search: `all-MiniLM-L6-v2` is the copy packaged "
+        "with dailypapers (no download); any other value is a sentence-transformers name or path, fetched "
+        "only when HF_HUB_OFFLINE=0 is set.",
+    )
+    embedding_max_tokens: int = Field(
+        128, ge=16, le=8192, description="Tokens of title + abstract embedded; the rest is cut."
+    )
+    embedding_quantize: bool = Field(
+        True,
+        description="Run the embedding model with dynamic int8 quantization (several times faster on CPU).",
+    )
+    embedding_inline_limit: int = Field(
+        5000,
+        ge=0,
+        description="After an import, papers lacking embeddings are embedded at once when there are at most "
+        "this many; otherwise `dailypapers index build` does it.",
+    )
+    index_dir: Path | None = Field(
+        None,
+        description="Where the derived search indexes live (rebuildable from the database). Default: next "
+        "to a SQLite file (`<name>-index/`), else `<data dir>/index/<hash of the database URL>/`.",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -92,8 +157,33 @@ class Settings(BaseSettings):
         if self.environment != "development" and len(self.secret_key) < 16:
             raise ValueError("DAILYPAPERS_SECRET_KEY must be at least 16 characters")
         self.base_url = self.base_url.rstrip("/")
+        arxiv_hosts = [
+            urlsplit(u).hostname or "" for u in (self.arxiv_api_url, self.arxiv_oai_url, self.arxiv_rss_url)
+        ]
+        if self.arxiv_delay_seconds < 3 and any(
+            h == "arxiv.org" or h.endswith(".arxiv.org") for h in arxiv_hosts
+        ):
+            raise ValueError("DAILYPAPERS_ARXIV_DELAY_SECONDS must be at least 3 for arXiv's own hosts")
         return self
+
+    @property
+    def ingest_category_list(self) -> list[str]:
+        return [c for c in self.ingest_categories.replace(",", " ").split() if c]
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def search_index_dir(self) -> Path:
+        """`index_dir`, or its default for this database (never shared by two databases)."""
+        if self.index_dir is not None:
+            return Path(self.index_dir).expanduser()
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            database = Path(url.database).expanduser()
+            return database.with_name(f"{database.stem}-index")
+        digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:12]
+        return default_data_dir() / "index" / digest

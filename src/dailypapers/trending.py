@@ -19,6 +19,7 @@ This differs from "most upvotes ever": 40 upvotes a week ago weigh 40 / 2**3.5 â
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -60,8 +61,16 @@ def key_for(
 
 
 def score_at(key: float | None, now: datetime, half_life_hours: float) -> float:
-    """The key as a number of fresh upvotes at `now` (0 for no votes)."""
+    """The key as a number of fresh upvotes at `now` (0 for no votes).
+
+    Always finite: a key far ahead of `now` (votes dated in the future) saturates at the largest float
+    instead of overflowing, so the score can go into JSON.
+    """
     if key is None:
         return 0.0
     exponent = key - _units(now, half_life_hours)
-    return 0.0 if exponent < -1000 else 2.0**exponent
+    if exponent < -1000:
+        return 0.0
+    if exponent >= 1024:
+        return sys.float_info.max
+    return min(2.0**exponent, sys.float_info.max)

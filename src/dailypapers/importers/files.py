@@ -7,6 +7,7 @@ exactly once: the batches that landed are merged again as "unchanged", the rest 
 from __future__ import annotations
 
 import gzip
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,12 @@ class ImportFileError(Exception):
     """The file as a whole cannot be read (missing, not gzip, not JSON at all)."""
 
 
+# What reading a damaged gzip stream raises: truncated (EOFError), bad header or CRC (BadGzipFile, an
+# OSError) or a corrupt deflate stream (zlib.error, which is none of those).
+_READ_ERRORS = (OSError, EOFError, zlib.error)
+_BOM = b"\xef\xbb\xbf"
+
+
 def _open(path: Path) -> tuple[IO[bytes], IO[bytes]]:
     """(raw file for progress, decoded byte stream)."""
     try:
@@ -67,27 +74,38 @@ def _records(
     raw, stream = _open(path)
     with raw:
         try:
-            first = _first_significant_byte(stream)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            sample = _peek(stream, MAX_LINE_BYTES)
+        except _READ_ERRORS as exc:
             raise ImportFileError(f"{path}: cannot be read ({exc})") from None
-        if first == b"[" or not _looks_like_json_lines(stream):
+        if sample.startswith(_BOM):
+            stream.read(len(_BOM))
+            sample = sample[len(_BOM) :]
+        if not _looks_like_json_lines(sample):
             yield from _document_records(path, stream, report, on_error)
             on_progress(raw.tell())
             return
+        if not _any_json_line(sample, whole=len(sample) < MAX_LINE_BYTES):
+            # One clear message for a file of another kind (CSV, a compressed format, a binary) rather than
+            # one per line.
+            raise ImportFileError(f"{path}: neither JSON Lines nor a JSON document (no line of it is JSON)")
         line_number = 0
         while True:
             try:
                 line = stream.readline(MAX_LINE_BYTES + 1)
-            except (OSError, EOFError, gzip.BadGzipFile) as exc:
-                report.bad_record(f"{path}:{line_number + 1}", f"file is truncated or corrupt ({exc})")
-                on_error(report.errors[-1])
-                return
+            except _READ_ERRORS as exc:
+                _bad(report, on_error, f"{path}:{line_number + 1}", f"file is truncated or corrupt ({exc})")
+                break
             if not line:
                 break
             line_number += 1
             if len(line) > MAX_LINE_BYTES:
-                _skip_rest_of_line(stream)
+                report.read += 1
                 _bad(report, on_error, f"{path}:{line_number}", f"line longer than {MAX_LINE_BYTES} bytes")
+                try:
+                    _skip_rest_of_line(stream)
+                except _READ_ERRORS as exc:
+                    _bad(report, on_error, f"{path}:{line_number}", f"file is truncated or corrupt ({exc})")
+                    break
                 continue
             if not line.strip():
                 continue
@@ -105,7 +123,10 @@ def _records(
 
 def _document_records(path, stream, report, on_error) -> Iterator[PaperRecord]:
     """A whole JSON document: a saved `api/daily_papers` array (or one object)."""
-    data = stream.read(MAX_DOCUMENT_BYTES + 1)
+    try:
+        data = stream.read(MAX_DOCUMENT_BYTES + 1)
+    except _READ_ERRORS as exc:
+        raise ImportFileError(f"{path}: cannot be read ({exc})") from None
     if len(data) > MAX_DOCUMENT_BYTES:
         raise ImportFileError(f"{path}: a single JSON document larger than {MAX_DOCUMENT_BYTES} bytes")
     try:
@@ -126,30 +147,72 @@ def _bad(report: ImportReport, on_error: ErrorHook, where: str, reason: str) -> 
     on_error(f"{where}: {reason}")
 
 
-def _first_significant_byte(stream: IO[bytes]) -> bytes:
-    peek = _peek(stream, 4096).lstrip()
-    return peek[:1]
+def _looks_like_json_lines(sample: bytes) -> bool:
+    """Whether the file that starts with `sample` is JSON Lines (else it is one JSON document).
 
-
-def _looks_like_json_lines(stream: IO[bytes]) -> bool:
-    """True when the first non-empty line is a whole JSON value on its own."""
-    sample = _peek(stream, MAX_LINE_BYTES)
-    for line in sample.split(b"\n"):
-        if line.strip():
-            try:
-                orjson.loads(line)
-            except orjson.JSONDecodeError:
-                # A line cut by the sample size is still JSON Lines; a pretty-printed document is not.
-                return len(line) >= MAX_LINE_BYTES - 1
-            return True
+    A document is an array (`[` first), or an object spread over several lines (a first line that is just
+    `{`, or one that is not JSON on its own while the whole file is). A JSON Lines file whose first line is
+    damaged is still JSON Lines: that line is reported and the rest imported.
+    """
+    stripped = sample.lstrip()
+    if stripped.startswith(b"["):
+        return False
+    first = stripped.split(b"\n", 1)[0]
+    if not first.strip():
+        return True  # empty
+    try:
+        orjson.loads(first)
+        return True
+    except orjson.JSONDecodeError:
+        pass
+    if first.strip() == b"{":  # how a pretty-printed object opens
+        return False
+    if len(sample) < MAX_LINE_BYTES:  # the sample is the whole file: is it one document?
+        try:
+            orjson.loads(sample)
+            return False
+        except orjson.JSONDecodeError:
+            pass
     return True
 
 
+def _any_json_line(sample: bytes, *, whole: bool) -> bool:
+    """Whether some line of the sample is JSON (an empty sample counts: an empty file is fine)."""
+    lines = sample.split(b"\n")
+    if not whole:
+        lines = lines[:-1]  # the last line may be cut by the sample size
+        if not lines:
+            return True  # a first line longer than the sample: reported on its own
+    blank = True
+    for line in lines:
+        if line.strip():
+            blank = False
+            try:
+                orjson.loads(line)
+                return True
+            except orjson.JSONDecodeError:
+                continue
+    return blank
+
+
 def _peek(stream: IO[bytes], size: int) -> bytes:
+    """Up to `size` bytes from the current position, which is kept; a damaged gzip gives what it can."""
     position = stream.tell()
-    data = stream.read(size)
+    chunks: list[bytes] = []
+    wanted = size
+    try:
+        while wanted > 0:
+            # read1: one decompression step at a time, so what came before a damaged spot is kept.
+            chunk = stream.read1(min(wanted, 1024 * 1024))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            wanted -= len(chunk)
+    except (EOFError, zlib.error, gzip.BadGzipFile):
+        if not chunks:
+            raise
     stream.seek(position)
-    return data
+    return b"".join(chunks)
 
 
 def _skip_rest_of_line(stream: IO[bytes]) -> None:

@@ -15,6 +15,10 @@ from dailypapers.records import PaperRecord, Submitter
 
 MAX_TEXT = 100_000
 MAX_AUTHORS = 5_000
+MAX_INT = 2**31 - 1  # the columns are 32-bit integers on PostgreSQL
+
+# Control characters other than whitespace (which is collapsed): PostgreSQL refuses NUL in text at all.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
 class BadRecord(ValueError):
@@ -42,25 +46,38 @@ def parse(obj: Any) -> PaperRecord:
 # -- helpers ------------------------------------------------------------------------------------------
 
 
-def _text(obj: dict, key: str, *, required: bool = False) -> str | None:
+def clean(value: str) -> str:
+    """Collapse whitespace and drop control characters."""
+    return " ".join(_CONTROL.sub("", value).split())
+
+
+def _text(obj: dict, key: str, *, required: bool = False, limit: int | None = None) -> str | None:
     value = obj.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if value is not None and not isinstance(value, str):
+        raise BadRecord(f"{key} must be a string")
+    if value is not None and len(value) > MAX_TEXT:
+        raise BadRecord(f"{key} is longer than {MAX_TEXT} characters")
+    value = clean(value) if value is not None else None
+    if not value:
         if required:
             raise BadRecord(f"missing {key}")
         return None
+    return value[:limit] if limit else value
+
+
+def _optional(value: Any, limit: int) -> str | None:
+    """A cleaned string cut to `limit` characters, or None for an empty one or one of another type."""
     if not isinstance(value, str):
-        raise BadRecord(f"{key} must be a string")
-    if len(value) > MAX_TEXT:
-        raise BadRecord(f"{key} is longer than {MAX_TEXT} characters")
-    return " ".join(value.split())
+        return None
+    return clean(value)[:limit] or None
 
 
 def _int(obj: dict, key: str) -> int | None:
     value = obj.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value > 2**31:
-        raise BadRecord(f"{key} must be a non-negative number")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_INT:
+        raise BadRecord(f"{key} must be a number from 0 to {MAX_INT}")
     return int(value)
 
 
@@ -74,11 +91,16 @@ def _timestamp(value: Any, key: str) -> datetime | None:
     except ValueError:
         try:
             moment = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            raise BadRecord(f"{key} is not a timestamp: {value[:40]!r}") from None
+        except (TypeError, ValueError, IndexError, OverflowError):
+            moment = None
+    if moment is None:
+        raise BadRecord(f"{key} is not a timestamp: {value[:40]!r}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 is before the first representable moment
+        raise BadRecord(f"{key} is out of range: {value[:40]!r}") from None
 
 
 def _date(value: Any, key: str) -> date | None:
@@ -102,7 +124,7 @@ def _authors(value: Any) -> list[str]:
         name = item.get("name") if isinstance(item, dict) else item
         if not isinstance(name, str):
             raise BadRecord("an author is not a name")
-        name = " ".join(name.split())
+        name = clean(name)
         if name:
             names.append(name[:500])
     if not names:
@@ -126,7 +148,7 @@ def _categories(value: Any) -> list[str] | None:
         value = value.split()
     if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
         raise BadRecord("categories must be a list of strings")
-    return [c[:64] for c in value if c] or None
+    return [c[:64] for c in map(clean, value) if c] or None
 
 
 def _url(value: Any, key: str) -> str | None:
@@ -134,7 +156,7 @@ def _url(value: Any, key: str) -> str | None:
     if not isinstance(value, str):
         return None
     value = value.strip()
-    if not re.match(r"^https?://[^\s<>\"']+$", value) or len(value) > 500:
+    if not re.fullmatch(r"https?://[^\s<>\"'\x00-\x1f\x7f]+", value) or len(value) > 500:
         return None
     return value
 
@@ -152,6 +174,7 @@ def parse_jsonl(obj: dict) -> PaperRecord:
     submitter = obj.get("submitted_by")
     if submitter is not None and not isinstance(submitter, str):
         raise BadRecord("submitted_by must be a username")
+    submitter = clean(submitter) if submitter else None
     upvotes = _int(obj, "upvotes")  # without a feed day they stay on the paper, on no day
     return PaperRecord(
         arxiv_id=arxiv_id,
@@ -165,8 +188,8 @@ def parse_jsonl(obj: dict) -> PaperRecord:
         github_repo=_url(obj.get("github_repo"), "github_repo"),
         github_stars=_int(obj, "github_stars"),
         project_page=_url(obj.get("project_page"), "project_page"),
-        organization=_text(obj, "organization"),
-        source=_text(obj, "source"),
+        organization=_text(obj, "organization", limit=255),
+        source=_text(obj, "source", limit=500),
         daily_date=daily_date,
         submitted_at=submitted_at,
         submitter=Submitter(username=submitter[:64]) if submitter else None,
@@ -182,13 +205,27 @@ def _kaggle_author(parts: Any) -> str:
     return " ".join(p for p in (first, last, suffix) if isinstance(p, str) and p.strip())
 
 
+def _kaggle_version(value: Any) -> int | None:
+    """`"v3"` -> 3 (None for anything else)."""
+    if isinstance(value, str):
+        match = re.fullmatch(r"v([0-9]{1,4})", value.strip())
+        if match:
+            return int(match.group(1))
+    return None
+
+
 def parse_kaggle(obj: dict) -> PaperRecord:
     """A line of the Kaggle `arxiv-metadata-oai-snapshot.json`."""
     arxiv_id, version = _id(obj.get("id"))
     versions = obj.get("versions") or []
     if not isinstance(versions, list):
         raise BadRecord("versions must be a list")
-    created = [_timestamp(v.get("created"), "versions.created") for v in versions if isinstance(v, dict)]
+    versions = [v for v in versions if isinstance(v, dict)]
+    moments = [_timestamp(v.get("created"), "versions.created") for v in versions]
+    created = [t for t in moments if t]
+    numbers = [_kaggle_version(v.get("version")) for v in versions]
+    latest = max((n for n in numbers if n), default=None) or len(versions) or None
+    known = {n: t for n, t in zip(numbers, moments, strict=True) if n}
     parsed = obj.get("authors_parsed")
     if isinstance(parsed, list) and parsed:
         authors = _authors([_kaggle_author(p) for p in parsed])
@@ -198,18 +235,19 @@ def parse_kaggle(obj: dict) -> PaperRecord:
     comment = _text(obj, "comments")
     return PaperRecord(
         arxiv_id=arxiv_id,
-        version=version or len(created) or None,
+        version=version or latest,
         title=_text(obj, "title", required=True),
         abstract=_text(obj, "abstract", required=True),
         authors=authors,
         categories=_categories(obj.get("categories")),
-        published_at=created[0] if created else None,
-        updated_at=created[-1] if created else None,
+        published_at=min(created) if created else None,
+        updated_at=max(created) if created else None,
         comment=comment,
-        doi=_text(obj, "doi"),
+        doi=_text(obj, "doi", limit=255),
         journal_ref=_text(obj, "journal-ref"),
         withdrawn=bool(comment and re.search(r"\bwithdrawn\b", comment, re.I)) or None,
         source="kaggle",
+        versions=known or None,
     )
 
 
@@ -217,14 +255,15 @@ def _hf_user(value: Any) -> Submitter | None:
     if not isinstance(value, dict):
         return None
     username = value.get("user") or value.get("name")
-    if not isinstance(username, str) or not username:
+    username = clean(username) if isinstance(username, str) else None
+    if not username:
         return None
     fullname = value.get("fullname")
     avatar = value.get("avatarUrl")
     return Submitter(
         username=username[:64],
-        fullname=fullname[:255] if isinstance(fullname, str) else None,
-        avatar_url=avatar[:500] if isinstance(avatar, str) else None,
+        fullname=_optional(fullname, 255),
+        avatar_url=_optional(avatar, 500),
         type=value.get("type") if value.get("type") in ("user", "org") else "user",
     )
 
@@ -243,11 +282,14 @@ def parse_hf(obj: dict) -> PaperRecord:
         organization = org.get("fullname") or org.get("name")
     elif isinstance(org, str):
         organization = org
+    organization = _optional(organization, 255)
     keywords = paper.get("ai_keywords")
     if keywords is not None and not (
         isinstance(keywords, list) and all(isinstance(k, str) for k in keywords)
     ):
         raise BadRecord("ai_keywords must be a list of strings")
+    if keywords is not None:
+        keywords = [k for k in map(clean, keywords) if k] or None
     num_comments = _int(obj, "numComments")
     return PaperRecord(
         arxiv_id=arxiv_id,
@@ -259,7 +301,7 @@ def parse_hf(obj: dict) -> PaperRecord:
         github_repo=_url(paper.get("githubRepo"), "githubRepo"),
         github_stars=_int(paper, "githubStars"),
         project_page=_url(paper.get("projectPage"), "projectPage"),
-        organization=organization[:255] if isinstance(organization, str) else None,
+        organization=organization,
         ai_summary=_text(paper, "ai_summary"),
         ai_keywords=keywords,
         withdrawn=True if paper.get("withdrawnAt") else None,

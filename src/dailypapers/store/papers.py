@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 
-from sqlalchemy import Engine, bindparam, func, select, tuple_
+from sqlalchemy import Engine, and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dailypapers import trending
 from dailypapers.papers import PaperView, UserView, as_utc
 from dailypapers.periods import Period
 from dailypapers.records import PaperRecord, Submitter
-from dailypapers.store.merge import merge, record_to_row
-from dailypapers.store.schema import feed_entries, papers, upvotes, users
+from dailypapers.store.merge import merge_all, record_to_row, text
+from dailypapers.store.schema import feed_entries, paper_versions, papers, upvotes, users
 
 FeedSort = Literal["day", "publishedAt", "upvotes"]
+AlsoHook = Callable[[Any, "UpsertCounts"], None]  # (connection, counts so far) inside upsert's transaction
+MAX_VERSION = 10_000
 
 
 @dataclass(slots=True)
@@ -67,38 +69,55 @@ class SqlStore:
         conn.info["write"] = True
         return _WriteTx(conn)
 
-    def upsert(self, records: Sequence[PaperRecord]) -> UpsertCounts:
-        """Insert or merge a batch of records in one transaction: all of it lands or none of it."""
+    def upsert(self, records: Sequence[PaperRecord], *, also: AlsoHook | None = None) -> UpsertCounts:
+        """Insert or merge a batch of records in one transaction: all of it lands or none of it.
+
+        `also(conn, counts)` runs last in that same transaction (ingestion writes its checkpoint there).
+        """
         counts = UpsertCounts()
         if not records:
+            if also is not None:
+                with self._write() as conn:
+                    also(conn, counts)
             return counts
-        # The last record of an id in a batch wins, as if they had come one after the other.
-        incoming: dict[str, dict[str, Any]] = {}
-        by_id: dict[str, PaperRecord] = {}
+        # Records of one id in a batch apply one after the other (and each of their feed days counts), so
+        # the outcome does not depend on where the batches happen to be cut.
+        incoming: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        feed_records: list[PaperRecord] = []
         for record in records:
-            row = record_to_row(record)
-            if record.arxiv_id in incoming:
-                row = {**incoming[record.arxiv_id], **merge(incoming[record.arxiv_id], row)}
-            incoming[record.arxiv_id] = row
-            by_id[record.arxiv_id] = record
+            incoming[record.arxiv_id].append(record_to_row(record))
+            if record.daily_date is not None:
+                feed_records.append(record)
         now = _now()
         with self._write() as conn:
-            stored = self._load_for_update(conn, list(incoming))
-            to_insert = [
-                {**row, "upvotes": row["imported_upvotes"], "created_at": now, "modified_at": now}
-                for arxiv_id, row in incoming.items()
-                if arxiv_id not in stored
-            ]
+            stored = self._load_for_update(conn, sorted(incoming))
+            # In id order, so that two importers of overlapping files take the row locks in the same order.
+            to_insert = []
+            for arxiv_id, rows in sorted(incoming.items()):
+                if arxiv_id not in stored:
+                    row = merge_all(None, rows)
+                    to_insert.append(
+                        {**row, "upvotes": row["imported_upvotes"], "created_at": now, "modified_at": now}
+                    )
             if to_insert:
-                statement = self._insert(papers).on_conflict_do_nothing(index_elements=["arxiv_id"])
-                conn.execute(statement, to_insert)
-                counts.new = len(to_insert)
+                statement = (
+                    self._insert(papers)
+                    .on_conflict_do_nothing(index_elements=["arxiv_id"])
+                    .returning(papers.c.arxiv_id)
+                )
+                inserted = set(conn.execute(statement, to_insert).scalars())
+                counts.new = len(inserted)
+                # Papers another writer inserted since we looked (PostgreSQL: a concurrent import) are merged
+                # into like any stored paper, not dropped.
+                lost = sorted({row["arxiv_id"] for row in to_insert} - inserted)
+                if lost:
+                    stored.update(self._load_for_update(conn, lost))
             touched_votes: set[int] = set()
-            for arxiv_id, row in incoming.items():
+            for arxiv_id, rows in sorted(incoming.items()):
                 if arxiv_id not in stored:
                     continue
                 current = stored[arxiv_id]
-                changes = merge(current, row)
+                changes = merge_all(current, rows)
                 if not changes:
                     counts.unchanged += 1
                     continue
@@ -108,22 +127,49 @@ class SqlStore:
                 conn.execute(papers.update().where(papers.c.id == current["id"]).values(**changes))
                 counts.updated += 1
             ids = self._ids(conn, list(incoming))
-            new_ids = {ids[a] for a in incoming if a not in stored}
-            feed_records = [r for r in by_id.values() if r.daily_date is not None]
-            counts.feed_new = self._add_feed_entries(conn, feed_records, ids)
-            # New papers with imported upvotes, and papers whose votes or feed day changed, get a new key.
-            refresh = touched_votes | {
-                ids[r.arxiv_id] for r in by_id.values() if (r.upvotes or 0) > 0 and ids[r.arxiv_id] in new_ids
+            new_ids = {
+                ids[row["arxiv_id"]]
+                for row in to_insert
+                if row["arxiv_id"] not in stored and row["imported_upvotes"]
             }
-            if counts.feed_new:
-                refresh |= {ids[r.arxiv_id] for r in feed_records}
-            self._refresh_votes(conn, refresh)
+            added = self._add_feed_entries(conn, feed_records, ids)
+            counts.feed_new = len(added)
+            # New papers with imported upvotes, and papers whose votes or feed days changed, get a new key.
+            self._refresh_votes(conn, touched_votes | new_ids | {row["paper_id"] for row in added})
+            self._record_versions(conn, records, ids, now)
+            if also is not None:
+                also(conn, counts)
         return counts
+
+    def _record_versions(self, conn, records: Sequence[PaperRecord], ids: dict[str, int], now) -> None:
+        """Note every version the records name in `paper_versions`; a known submission date fills in."""
+        wanted: dict[tuple[int, int], datetime | None] = {}
+        for record in records:
+            versions = dict(record.versions or {})
+            if record.version and record.version not in versions:
+                versions[record.version] = None
+            for number, created in versions.items():
+                if number and 0 < number <= MAX_VERSION:
+                    key = (ids[record.arxiv_id], number)
+                    wanted[key] = wanted.get(key) or (as_utc(created) if created else None)
+        if not wanted:
+            return
+        rows = [
+            {"paper_id": pid, "version": number, "seen_at": now, "created_at": created}
+            for (pid, number), created in sorted(wanted.items())
+        ]
+        statement = self._insert(paper_versions)
+        statement = statement.on_conflict_do_update(
+            index_elements=["paper_id", "version"],
+            set_={"created_at": statement.excluded.created_at},
+            where=paper_versions.c.created_at.is_(None) & statement.excluded.created_at.is_not(None),
+        )
+        conn.execute(statement, rows)
 
     def _load_for_update(self, conn, arxiv_ids: list[str]) -> dict[str, dict[str, Any]]:
         query = select(papers).where(papers.c.arxiv_id.in_(arxiv_ids))
         if self.dialect == "postgresql":
-            query = query.with_for_update()
+            query = query.order_by(papers.c.arxiv_id).with_for_update()
         return {row.arxiv_id: dict(row._mapping) for row in conn.execute(query)}
 
     def _ids(self, conn, arxiv_ids: list[str]) -> dict[str, int]:
@@ -131,56 +177,95 @@ class SqlStore:
         return {a: i for a, i in conn.execute(query)}
 
     def _user_ids(self, conn, submitters: Iterable[Submitter]) -> dict[str, int]:
-        wanted = {s.username: s for s in submitters}
+        """The ids of these submitters' users, by username: created once, their missing names filled."""
+        now = _now()
+        wanted: dict[str, dict[str, Any]] = {}
+        for submitter in submitters:
+            # As if one after the other: the first one creates the user, later ones fill what it lacks.
+            row = wanted.setdefault(
+                _username(submitter),
+                {
+                    "username": _username(submitter),
+                    "fullname": None,
+                    "avatar_url": None,
+                    "type": submitter.type if submitter.type in ("user", "org") else "user",
+                    "origin": "hf",
+                    "created_at": now,
+                },
+            )
+            row["fullname"] = row["fullname"] or text(submitter.fullname, 255) or None
+            row["avatar_url"] = row["avatar_url"] or text(submitter.avatar_url, 500) or None
         if not wanted:
             return {}
-        rows = [
-            {
-                "username": s.username,
-                "fullname": s.fullname,
-                "avatar_url": s.avatar_url,
-                "type": s.type or "user",
-                "origin": "hf",
-                "created_at": _now(),
-            }
-            for s in wanted.values()
-        ]
-        statement = self._insert(users).on_conflict_do_nothing(index_elements=["username"])
+        rows = [wanted[name] for name in sorted(wanted)]
+        statement = self._insert(users)
+        excluded = statement.excluded
+        statement = statement.on_conflict_do_update(
+            index_elements=["username"],
+            set_={
+                "fullname": func.coalesce(users.c.fullname, excluded.fullname),
+                "avatar_url": func.coalesce(users.c.avatar_url, excluded.avatar_url),
+            },
+            # Only when it fills something: an import that brings nothing new writes nothing.
+            where=or_(
+                and_(users.c.fullname.is_(None), excluded.fullname.is_not(None)),
+                and_(users.c.avatar_url.is_(None), excluded.avatar_url.is_not(None)),
+            ),
+        )
         conn.execute(statement, rows)
         query = select(users.c.username, users.c.id).where(users.c.username.in_(list(wanted)))
         return {name: uid for name, uid in conn.execute(query)}
 
-    def _add_feed_entries(self, conn, records: list[PaperRecord], ids: dict[str, int]) -> int:
+    def _add_feed_entries(self, conn, records: list[PaperRecord], ids: dict[str, int]) -> list[dict]:
+        """Add the feed entries not there yet (and fill a known submitter into one without); return the
+        rows added."""
         if not records:
-            return 0
+            return []
         user_ids = self._user_ids(conn, (r.submitter for r in records if r.submitter))
-        pairs = [(ids[r.arxiv_id], r.daily_date) for r in records]
+        wanted: dict[tuple[int, date], dict[str, Any]] = {}
+        for record in records:
+            key = (ids[record.arxiv_id], record.daily_date)
+            # As if one after the other: the first record of a day makes the entry, later ones only fill
+            # in a submitter it lacks.
+            row = wanted.setdefault(
+                key,
+                {
+                    "paper_id": key[0],
+                    "day": key[1],
+                    "submitted_at": as_utc(record.submitted_at) or _midnight(record.daily_date),
+                    "submitted_by_id": None,
+                },
+            )
+            if row["submitted_by_id"] is None and record.submitter:
+                row["submitted_by_id"] = user_ids.get(_username(record.submitter))
+        entry = feed_entries.c
         existing = {
-            (pid, _as_date(day))
-            for pid, day in conn.execute(
-                select(feed_entries.c.paper_id, feed_entries.c.day).where(
-                    tuple_(feed_entries.c.paper_id, feed_entries.c.day).in_(pairs)
+            (pid, _as_date(day)): (entry_id, by_id)
+            for entry_id, pid, day, by_id in conn.execute(
+                select(entry.id, entry.paper_id, entry.day, entry.submitted_by_id).where(
+                    tuple_(entry.paper_id, entry.day).in_(list(wanted))
                 )
             )
         }
-        rows = []
-        for record in records:
-            key = (ids[record.arxiv_id], record.daily_date)
+        rows, fill = [], []
+        for key, row in wanted.items():
             if key in existing:
+                entry_id, by_id = existing[key]
+                if by_id is None and row["submitted_by_id"] is not None:
+                    fill.append({"entry_id": entry_id, "user_id": row["submitted_by_id"]})
                 continue
-            existing.add(key)
-            rows.append(
-                {
-                    "paper_id": key[0],
-                    "day": record.daily_date,
-                    "submitted_at": record.submitted_at or _midnight(record.daily_date),
-                    "submitted_by_id": user_ids.get(record.submitter.username) if record.submitter else None,
-                }
-            )
+            rows.append(row)
         if rows:
             statement = self._insert(feed_entries).on_conflict_do_nothing(index_elements=["paper_id", "day"])
             conn.execute(statement, rows)
-        return len(rows)
+        if fill:
+            conn.execute(
+                feed_entries.update()
+                .where(feed_entries.c.id == bindparam("entry_id"), feed_entries.c.submitted_by_id.is_(None))
+                .values(submitted_by_id=bindparam("user_id")),
+                fill,
+            )
+        return rows
 
     def _refresh_votes(self, conn, paper_ids: set[int]) -> None:
         """Recount upvotes and recompute the trending key of these papers from the stored rows."""
@@ -230,6 +315,22 @@ class SqlStore:
             self._attach_entries(conn, [view])
             return view
 
+    def get_many(self, ids: Sequence[int]) -> list[PaperView]:
+        """Papers by internal id, in the order given (search hits), with their feed entries; unknown ids
+        are skipped."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return []
+        found: dict[int, PaperView] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                for row in conn.execute(select(*_PAPER_COLUMNS).where(papers.c.id.in_(chunk))):
+                    found[row.id] = _paper_view(row._mapping)
+            views = [found[i] for i in wanted if i in found]
+            self._attach_entries(conn, views)
+        return views
+
     def feed(
         self,
         period: Period | None = None,
@@ -251,9 +352,16 @@ class SqlStore:
         if submitter is not None:
             query = query.where(users.c.username == submitter)
         if sort == "publishedAt":
-            order = [papers.c.published_at.desc(), papers.c.id.desc()]
+            # NULLS LAST spelled out: PostgreSQL puts NULLs first in a descending order, SQLite last.
+            order = [papers.c.published_at.desc().nulls_last(), papers.c.id.desc()]
         elif sort == "upvotes" or (period is not None and period.kind != "date"):
-            order = [papers.c.upvotes.desc(), feed_entries.c.day.desc(), papers.c.id.desc()]
+            # Ties break as within a day (earliest submitted first), so a day's #1 stays above its runner-up.
+            order = [
+                papers.c.upvotes.desc(),
+                feed_entries.c.day.desc(),
+                feed_entries.c.submitted_at,
+                papers.c.id,
+            ]
         else:
             order = [
                 feed_entries.c.day.desc(),
@@ -317,22 +425,33 @@ class SqlStore:
             _apply_entry(by_id[row.paper_id], row._mapping)
 
     def _mark_day_ranks(self, conn, views: list[PaperView]) -> None:
-        """Mark each listed paper that tops its day (rank 1); others get no rank."""
+        """Mark each listed paper that tops its day (rank 1); others get no rank.
+
+        The top of a day is the first paper of that day's listing (most upvotes, then earliest submitted,
+        then lowest id), whatever order or page these views come from.
+        """
         days = {v.day for v in views if v.day is not None}
         if not days:
             return
-        query = (
-            select(feed_entries.c.day, func.max(papers.c.upvotes))
+        position = (
+            func.row_number()
+            .over(
+                partition_by=feed_entries.c.day,
+                order_by=[papers.c.upvotes.desc(), feed_entries.c.submitted_at, papers.c.id],
+            )
+            .label("position")
+        )
+        ranked = (
+            select(feed_entries.c.day, feed_entries.c.paper_id, position)
             .select_from(feed_entries.join(papers, papers.c.id == feed_entries.c.paper_id))
             .where(feed_entries.c.day.in_(days), feed_entries.c.removed_at.is_(None))
-            .group_by(feed_entries.c.day)
+            .subquery()
         )
-        best = {_as_date(day): top for day, top in conn.execute(query)}
-        seen_top: set[date] = set()
+        query = select(ranked.c.day, ranked.c.paper_id).where(ranked.c.position == 1)
+        top = {_as_date(day): paper_id for day, paper_id in conn.execute(query)}
         for view in views:
-            if view.day in best and view.upvotes == best[view.day] and view.day not in seen_top:
+            if view.day is not None and top.get(view.day) == view.id:
                 view.rank = 1
-                seen_top.add(view.day)
 
 
 _ENTRY_COLUMNS = [
@@ -344,6 +463,10 @@ _ENTRY_COLUMNS = [
     users.c.avatar_url,
     users.c.type.label("user_type"),
 ]
+
+
+def _username(submitter: Submitter) -> str:
+    return text(submitter.username, 64)
 
 
 def _as_date(value: Any) -> date | None:

@@ -42,6 +42,9 @@ def daily_papers(
 ):
     page = _int_param(p, "p", 0, MAX_PAGE, 0)
     size = _int_param(limit, "limit", 1, 100, 50)
+    if submitter is not None and any(ord(char) < 32 or ord(char) == 127 for char in submitter):
+        # PostgreSQL refuses NUL in text parameters; no username holds a control character anyway.
+        raise _bad("submitter must be a username")
     chosen = [(kind, value) for kind, value in (("date", date), ("week", week), ("month", month)) if value]
     if len(chosen) > 1:
         raise _bad("give at most one of date, week and month")
@@ -57,7 +60,7 @@ def daily_papers(
     else:
         views = store.feed(
             period,
-            submitter=submitter,
+            submitter=submitter or None,
             sort="publishedAt" if sort == "publishedAt" else "day",
             offset=page * size,
             limit=size,

@@ -6,18 +6,24 @@ import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dailypapers import __version__
+from dailypapers.search.types import SearchService
 from dailypapers.settings import Settings
 from dailypapers.store.engine import make_engine
 from dailypapers.store.papers import SqlStore
-from dailypapers.web import api, errors, feeds, pages, templating
+from dailypapers.web import api, errors, feeds, pages, search, templating
+from dailypapers.web.cache import PageCache, version_source
 
 HERE = Path(__file__).resolve().parent
 MAX_URL_LENGTH = 4096
+# Search queries may be pasted abstracts: their query strings may be longer (the query is cut to 1,000
+# characters by the route), so that a long query gets results rather than an error.
+MAX_SEARCH_URL_LENGTH = 65_536
+SEARCH_PATHS = ("/search", "/search.json", "/api/papers/search")
 _SLASHES = re.compile(r"/{2,}")
 
 
@@ -31,33 +37,35 @@ class PathHygiene:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path = scope["path"]
-            if len(path) + len(scope.get("query_string", b"")) > MAX_URL_LENGTH:
-                body = b'{"error":"URI too long"}'
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 414,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+            folded = _SLASHES.sub("/", path)
+            limit = MAX_SEARCH_URL_LENGTH if folded.rstrip("/") in SEARCH_PATHS else MAX_URL_LENGTH
+            if len(path) + len(scope.get("query_string", b"")) > limit:
+                # JSON for the API, an HTML page elsewhere, like every other error.
+                response = errors.error_response(Request(scope), 414, "URI too long")
+                await response(scope, receive, send)
                 return
             if "//" in path:
-                scope = dict(scope, path=_SLASHES.sub("/", path), raw_path=_SLASHES.sub("/", path).encode())
+                scope = dict(scope, path=folded, raw_path=folded.encode())
         await self.app(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None, *, store: SqlStore | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: SqlStore | None = None,
+    search_service: SearchService | None = None,
+) -> FastAPI:
     settings = settings or Settings()
     if store is None:
         store = SqlStore(make_engine(settings), settings.trending_half_life_hours)
+    page_version = version_source(store.engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         yield
+        app.state.search.close()
+        if page_version is not None:
+            page_version.close()
         store.engine.dispose()
 
     app = FastAPI(
@@ -71,12 +79,21 @@ def create_app(settings: Settings | None = None, *, store: SqlStore | None = Non
     )
     app.state.settings = settings
     app.state.store = store
+    # Opened on first use: startup stays fast and the embedding model loads with the first semantic query.
+    app.state.search = (
+        search.LazySearch.of(search_service)
+        if search_service is not None
+        else search.LazySearch(search.default_factory(settings, store.engine))
+    )
     app.state.templates = templating.make_templates(settings, HERE / "templates")
     errors.install(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(search.router)  # before api.router, whose /api/papers/{id:path} would catch it
+    app.include_router(search.pages_router)
     app.include_router(api.router)
     app.include_router(feeds.router)
     app.include_router(pages.router)
+    app.add_middleware(PageCache, version=page_version)  # inside PathHygiene: sees folded paths
     app.add_middleware(PathHygiene)
 
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -13,46 +15,67 @@ from dailypapers.web.deps import StoreDep
 router = APIRouter(include_in_schema=False)
 
 FEED_ITEMS = 100
+# Characters XML 1.0 cannot carry at all; lxml refuses the whole document if one slips into a title.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 MEDIA_TYPES = {"rss": "application/rss+xml; charset=utf-8", "atom": "application/atom+xml; charset=utf-8"}
 
 
-def _generator(request: Request, name: str, title: str, description: str, page: str) -> FeedGenerator:
+def _generator(
+    request: Request, fmt: str, name: str, title: str, description: str, page: str
+) -> FeedGenerator:
     base = request.app.state.settings.base_url
     feed = FeedGenerator()
+    if fmt == "rss":
+        # RSS <author> must be an e-mail address: authors go in <dc:creator> instead.
+        feed.load_extension("dc", atom=False, rss=True)
     feed.id(f"{base}/feeds/{name}")
     feed.title(f"{request.app.state.settings.site_name}: {title}")
     feed.subtitle(description)
+    # The self link first: feedgen makes the last link the RSS <link>, which must be the page.
+    feed.link(href=f"{base}/feeds/{name}.{fmt}", rel="self")
     feed.link(href=f"{base}{page}", rel="alternate")
-    feed.link(href=str(request.url.replace(query=None)), rel="self")
     feed.language("en")
     feed.generator("dailypapers")
     return feed
 
 
-def _add(feed: FeedGenerator, base: str, view: PaperView) -> None:
+def _xml(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
+def _add(feed: FeedGenerator, base: str, view: PaperView, fmt: str) -> None:
     url = f"{base}/papers/{view.arxiv_id}"
     entry = feed.add_entry(order="append")
     entry.id(url)
     entry.guid(url, permalink=True)
-    entry.title(view.title)
+    entry.title(_xml(view.title))
+    # One link only: feedgen 1.0 writes Atom entry links without their rel, so a second (PDF) link would
+    # read as the entry's page.
     entry.link(href=url, rel="alternate")
-    entry.link(href=view.pdf_url, rel="related", type="application/pdf", title="PDF")
-    for name in view.authors[:50]:
-        entry.author(name=name)
-    summary = view.abstract
-    entry.summary(summary)
-    entry.description(summary)
+    names = [_xml(name) for name in view.authors[:50]]
+    if fmt == "rss":
+        entry.dc.dc_creator(names)
+        # RSS readers take <description> as HTML: escape the abstract so `<` in it stays text.
+        entry.description(html.escape(_xml(view.abstract), quote=False))
+    else:
+        for name in names:
+            entry.author(name=name)
+        entry.summary(_xml(view.abstract), type="text")
     for category in view.categories:
-        entry.category(term=category)
+        entry.category(term=_xml(category))
     moment = view.submitted_at or view.published_at or datetime(1970, 1, 1, tzinfo=UTC)
     entry.published(moment)
     entry.updated(moment)
-    entry.comments(f"{view.upvotes} upvotes")
+    # RSS <comments> is the URL of the discussion page, not text.
+    entry.comments(url)
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in MEDIA_TYPES:
+        raise HTTPException(404, "feeds are .rss or .atom")
 
 
 def _respond(feed: FeedGenerator, fmt: str) -> Response:
-    if fmt not in MEDIA_TYPES:
-        raise HTTPException(404, "feeds are .rss or .atom")
     body = feed.rss_str(pretty=False) if fmt == "rss" else feed.atom_str(pretty=False)
     return Response(body, media_type=MEDIA_TYPES[fmt])
 
@@ -60,17 +83,22 @@ def _respond(feed: FeedGenerator, fmt: str) -> Response:
 @router.get("/feeds/daily.{fmt}")
 def daily_feed(fmt: str, request: Request, store: StoreDep) -> Response:
     """The papers of the latest days on the feed, newest day first, best first within a day."""
-    feed = _generator(request, "daily", "Daily Papers", "Papers put on the daily feed, newest first.", "/")
+    _check_format(fmt)
+    feed = _generator(
+        request, fmt, "daily", "Daily Papers", "Papers put on the daily feed, newest first.", "/"
+    )
     base = request.app.state.settings.base_url
     for view in store.feed(None, offset=0, limit=FEED_ITEMS):
-        _add(feed, base, view)
+        _add(feed, base, view, fmt)
     return _respond(feed, fmt)
 
 
 @router.get("/feeds/trending.{fmt}")
 def trending_feed(fmt: str, request: Request, store: StoreDep) -> Response:
+    _check_format(fmt)
     feed = _generator(
         request,
+        fmt,
         "trending",
         "Trending papers",
         "Papers gaining upvotes now (time-decayed).",
@@ -78,5 +106,5 @@ def trending_feed(fmt: str, request: Request, store: StoreDep) -> Response:
     )
     base = request.app.state.settings.base_url
     for view in store.trending(offset=0, limit=request.app.state.settings.trending_limit):
-        _add(feed, base, view)
+        _add(feed, base, view, fmt)
     return _respond(feed, fmt)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from fastapi import APIRouter, HTTPException, Request
@@ -10,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from dailypapers import arxiv_ids, hf_shapes, periods
 from dailypapers import trending as trend
 from dailypapers.papers import PaperView
-from dailypapers.web import api
+from dailypapers.web import api, search
 from dailypapers.web.deps import StoreDep
 from dailypapers.web.responses import JSONResponse
 
@@ -36,9 +37,10 @@ def _page_number(request: Request) -> int:
     return number
 
 
-def _render(request: Request, fmt: str, template: str, context: dict, json_body: dict):
+def _render(request: Request, fmt: str, template: str, context: dict, json_body: dict | Callable[[], dict]):
+    """The HTML page, or its JSON twin; a callable body is built only when the twin is asked for."""
     if fmt == "json":
-        return JSONResponse(json_body)
+        return JSONResponse(json_body() if callable(json_body) else json_body)
     if fmt != "html":
         raise HTTPException(404, "Not found")
     return request.app.state.templates.TemplateResponse(request, template, context)
@@ -79,20 +81,23 @@ def _feed_page(request: Request, store, period: periods.Period, fmt: str, *, hom
         "month_url": _period_url(periods.month_of(period.start)),
         "day_url": _period_url(periods.day(period.start)),
     }
-    body = {
-        "period": {
-            "kind": period.kind,
-            "key": period.key,
-            "label": period.label,
-            "start": period.start.isoformat(),
-            "end": period.end.isoformat(),
-        },
-        "previous": context["previous_url"],
-        "next": context["next_url"],
-        "page": page,
-        "hasMore": has_more,
-        "papers": [_card_json(v) for v in views],
-    }
+
+    def body() -> dict:
+        return {
+            "period": {
+                "kind": period.kind,
+                "key": period.key,
+                "label": period.label,
+                "start": period.start.isoformat(),
+                "end": period.end.isoformat(),
+            },
+            "previous": context["previous_url"],
+            "next": context["next_url"],
+            "page": page,
+            "hasMore": has_more,
+            "papers": [_card_json(v) for v in views],
+        }
+
     return _render(request, fmt, "feed.html", context, body)
 
 
@@ -162,11 +167,14 @@ def trending(request: Request, store: StoreDep):
         "has_more": len(views) == size,
         "half_life": settings.trending_half_life_hours,
     }
-    body = {
-        "halfLifeHours": settings.trending_half_life_hours,
-        "page": page,
-        "papers": [{**_card_json(v), "trendingScore": scores[v.id]} for v in views],
-    }
+
+    def body() -> dict:
+        return {
+            "halfLifeHours": settings.trending_half_life_hours,
+            "page": page,
+            "papers": [{**_card_json(v), "trendingScore": scores[v.id]} for v in views],
+        }
+
     return _render(request, fmt, "trending.html", context, body)
 
 
@@ -183,5 +191,9 @@ def paper_page(value: str, request: Request, store: StoreDep):
     if view is None:
         raise HTTPException(404, f"Paper {arxiv_id} is not here")
     day: date | None = view.day
-    context = {"paper": view, "day_url": _period_url(periods.day(day)) if day else None}
-    return _render(request, fmt, "paper.html", context, hf_shapes.paper_detail(view))
+    similar = search.similar_views(request, store, view)
+    context = {"paper": view, "day_url": _period_url(periods.day(day)) if day else None, "similar": similar}
+    body = hf_shapes.paper_detail(view)
+    if similar:  # only when search is up: the twin is otherwise exactly `GET /api/papers/{id}`
+        body["similarPapers"] = [_card_json(v) for v in similar]
+    return _render(request, fmt, "paper.html", context, body)

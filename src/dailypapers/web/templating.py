@@ -20,12 +20,21 @@ def plural(count: int, word: str) -> str:
     return f"{count:,} {word}" + ("" if count == 1 else "s")
 
 
+def is_web_url(value: object) -> bool:
+    """Only http(s) links become hrefs: a `javascript:` URL stored by some importer must not."""
+    return isinstance(value, str) and value.lower().startswith(("https://", "http://"))
+
+
 def make_templates(settings: Settings, directory: Path) -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(directory))
     env = templates.env
     env.autoescape = True  # every page escapes by default; titles and abstracts come from outside
+    # Templates ship with the package: checking their mtimes on every render (and every card's include)
+    # only helps someone editing them, in development.
+    env.auto_reload = settings.environment == "development"
     env.filters["short_date"] = short_date
     env.filters["plural"] = plural
+    env.tests["web_url"] = is_web_url
     env.globals["site_name"] = settings.site_name
     env.globals["base_url"] = settings.base_url
     return templates

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything dailypapers and its tests need: the package with its test extras (pip) and, when run
+# as root on Debian, Chromium for the browser tests. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+  if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  fi
+fi
+
+# The CPU build of PyTorch first: with it installed, the package's torch requirement is already met.
+python3 -m pip install --quiet --disable-pip-version-check 'torch==2.13.0'
+python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
+echo "dailypapers installed: run 'dailypapers demo' and open http://127.0.0.1:8000/"

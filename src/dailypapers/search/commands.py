@@ -1,0 +1,251 @@
+"""`dailypapers index ...` and `dailypapers search`: the command-line face of search."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+index_app = typer.Typer(help="Search indexes: build them, see their state.", no_args_is_help=True)
+
+
+def _cli():
+    from dailypapers import cli
+
+    return cli
+
+
+def _stage_label(stage: str) -> str:
+    kind, _, model = stage.partition(":")
+    return {"keyword": "keyword index", "embed": "embedding", "vectors": "vector index"}.get(kind, kind) + (
+        f" ({model})" if model else ""
+    )
+
+
+class _Bars:
+    """One rich progress bar per indexing stage, fed by the indexer's progress callback."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, int] = {}
+        self.started: dict[str, float] = {}
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.progress.add_task(_stage_label(stage), total=total, rate="")
+            self.started[stage] = time.perf_counter()
+        elapsed = time.perf_counter() - self.started[stage]
+        rate = f"{done / elapsed:,.1f} papers/s" if elapsed > 0 and stage.startswith("embed") else ""
+        self.progress.update(self.tasks[stage], completed=done, total=total, rate=rate)
+
+
+def _progress(console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+@index_app.command("build")
+def index_build(
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=4096, help="Papers embedded per committed batch.")
+    ] = 256,
+) -> None:
+    """Rebuild the search indexes from the database and embed every paper lacking an embedding.
+
+    Safe to interrupt (even kill -9): embeddings are committed batch by batch; run it again to carry on.
+    """
+    from dailypapers.search.indexer import Indexer
+
+    cli = _cli()
+    settings = cli.load_settings()
+    engine = cli._require_migrated(settings)
+    indexer = Indexer(engine, settings)
+    with _progress(cli.console) as progress:
+        report = indexer.build(on_progress=_Bars(progress), batch_size=batch_size)
+    embedded = sum(report.embedded.values())
+    cli.console.print(
+        f"Indexed {report.keyword_indexed:,} papers for keyword search; embedded {embedded:,} "
+        f"({report.papers_per_second:,.1f} papers/s); active model: {report.active_model or 'none'}; "
+        f"{report.seconds:.1f}s in all.",
+        soft_wrap=True,
+    )
+    engine.dispose()
+
+
+@index_app.command("status")
+def index_status(
+    json_output: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
+    """What the search indexes hold: embeddings per model, index sizes, watermarks."""
+    from dailypapers.search.service import build_search
+
+    cli = _cli()
+    settings = cli.load_settings()
+    engine = cli._require_migrated(settings)
+    status = build_search(settings, engine).status()
+    engine.dispose()
+    if json_output:
+        typer.echo(json.dumps(status, indent=2))
+        return
+
+    def out(text: str) -> None:
+        cli.console.print(text, soft_wrap=True, highlight=False)
+
+    out(f"index directory   {escape(status['index_dir'])}")
+    out(f"configured model  {escape(status['configured_model'])}")
+    out(f"active model      {escape(status['active_model'] or '(none yet)')}")
+    for model, count in sorted(status["embeddings"].items()):
+        out(f"embeddings        {count:,} by {escape(model)}")
+    for model, missing in status["missing"].items():
+        out(f"lacking           {missing:,} papers have no embedding by {escape(model)}")
+    keyword = status["keyword"]
+    out(
+        f"keyword index     {keyword['documents']:,} papers, {keyword['bytes'] / 1e6:,.1f} MB, "
+        f"changes indexed up to {keyword['watermark'] or 'never'}"
+        + ("" if keyword["current"] else " [yellow](not built for this database)[/yellow]")
+    )
+    vectors = status["vectors"]
+    out(
+        f"vector index      {vectors['vectors']:,} vectors, {vectors['bytes'] / 1e6:,.1f} MB, "
+        f"up to embedding #{vectors['watermark']:,}; {vectors['lag']:,} newer ones caught up at load"
+    )
+
+
+def search_command(
+    query: Annotated[str, typer.Argument(help='What to look for: words, "a phrase", author:Name.')],
+    mode: Annotated[str, typer.Option(help="keyword, semantic or hybrid.")] = "hybrid",
+    limit: Annotated[int, typer.Option(min=1, max=100, help="How many results.")] = 10,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many results.")] = 0,
+    category: Annotated[
+        list[str] | None, typer.Option(help="Only papers in this arXiv category (repeat for any of several).")
+    ] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="Published on or after (YYYY-MM-DD).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Published on or before (YYYY-MM-DD).")] = None,
+    daily_only: Annotated[bool, typer.Option(help="Only papers that were on Daily Papers.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+) -> None:
+    """Search the papers from the command line."""
+    from sqlalchemy import select
+
+    from dailypapers.search.embedder import EmbeddingModelUnavailable
+    from dailypapers.search.service import build_search
+    from dailypapers.search.types import MODES, InvalidQuery, SearchFilters
+    from dailypapers.store.schema import papers
+
+    cli = _cli()
+    if mode not in MODES:
+        raise typer.BadParameter(f"use one of {', '.join(MODES)}", param_hint="--mode")
+    filters = SearchFilters(
+        published_from=_date(from_, "--from"),
+        published_to=_date(to, "--to"),
+        categories=tuple(category or ()),
+        daily_only=daily_only,
+    )
+    settings = cli.load_settings()
+    engine = cli._require_migrated(settings)
+    search = build_search(settings, engine)
+    started = time.perf_counter()
+    try:
+        hits = search.search(query, mode=mode, filters=filters, offset=offset, limit=limit)  # type: ignore
+    except (InvalidQuery, EmbeddingModelUnavailable) as exc:
+        cli.console.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from None
+    elapsed = time.perf_counter() - started
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(papers.c.id, papers.c.arxiv_id, papers.c.title, papers.c.published_at).where(
+                papers.c.id.in_([h.paper_id for h in hits])
+            )
+        ).all()
+    engine.dispose()
+    by_id = {r.id: r for r in rows}
+    results = [
+        {
+            "rank": offset + i + 1,
+            "arxiv_id": by_id[h.paper_id].arxiv_id,
+            "title": by_id[h.paper_id].title,
+            "published": by_id[h.paper_id].published_at.date().isoformat()
+            if by_id[h.paper_id].published_at
+            else None,
+            "score": round(h.score, 6),
+            "keyword_rank": h.keyword_rank,
+            "semantic_rank": h.semantic_rank,
+        }
+        for i, h in enumerate(hits)
+        if h.paper_id in by_id
+    ]
+    if json_output:
+        typer.echo(json.dumps(results, indent=2, ensure_ascii=False))
+        return
+    if not results:
+        cli.console.print("No papers found.")
+    for r in results:
+        ranks = ", ".join(
+            f"{name} #{r[key]}"
+            for name, key in (("keyword", "keyword_rank"), ("semantic", "semantic_rank"))
+            if r[key]
+        )
+        typer.echo(f"{r['rank']:>3}. {r['arxiv_id']:<12} {r['title']}")
+        typer.echo(f"     {r['published'] or '':<10}  score {r['score']:.4f}  ({ranks})")
+    cli.console.print(f"{len(results)} results in {elapsed * 1000:.0f} ms ({mode}).")
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter("use YYYY-MM-DD", param_hint=option) from None
+
+
+def sync_after_import(settings, engine, console) -> None:
+    """After papers were written: bring the keyword index up to date always, and embed the papers lacking
+    embeddings when there are few enough (DAILYPAPERS_EMBEDDING_INLINE_LIMIT); else say what to run."""
+    from dailypapers.search.indexer import Indexer
+
+    indexer = Indexer(engine, settings)
+    try:
+        with _progress(console) as progress:
+            report = indexer.sync(on_progress=_Bars(progress))
+    except Exception as exc:  # derived data: a failure here must not fail the import that succeeded
+        console.print(f"[yellow]Search index not updated:[/yellow] {escape(str(exc))}", soft_wrap=True)
+        return
+    embedded = sum(report.embedded.values())
+    line = f"Search: {report.keyword_indexed:,} papers indexed"
+    if embedded:
+        line += f", {embedded:,} embedded ({report.papers_per_second:,.1f} papers/s)"
+    console.print(line + ".")
+    pending = {model: n for model, n in report.pending.items() if n}
+    for model, n in pending.items():
+        console.print(
+            f"{n:,} papers have no embedding by {escape(model)} (more than "
+            f"DAILYPAPERS_EMBEDDING_INLINE_LIMIT={settings.embedding_inline_limit:,}): "
+            "run `dailypapers index build` for semantic search over them.",
+            soft_wrap=True,
+        )
+
+
+def prepare_demo(settings, engine, console) -> None:
+    """The demo's search, ready at once: the shipped embeddings of the bundled papers (loaded by the sync,
+    see Indexer.load_shipped_embeddings), then both indexes built."""
+    from dailypapers.search.indexer import Indexer
+
+    started = time.perf_counter()
+    report = Indexer(engine, settings).sync(embed_limit=-1)
+    console.print(
+        f"Search ready in {time.perf_counter() - started:.1f}s: {report.keyword_indexed:,} papers indexed, "
+        f"{sum(report.embedded.values()):,} embedded here (the rest ship precomputed).",
+        soft_wrap=True,
+    )

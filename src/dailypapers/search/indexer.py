@@ -1,0 +1,429 @@
+"""Keeping the search indexes in step with the database: incremental sync, full build, embedding in batches.
+
+Every batch of embeddings is one transaction, so a run killed at any moment (even kill -9) loses at most one
+batch, and running it again continues where it stopped. The keyword index is caught up from
+`papers.modified_at` (and new feed entries) since the watermark it records, with an overlap: re-indexing a
+paper is idempotent (delete by paper id, add).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import Engine, and_, delete, exists, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from dailypapers.papers import as_utc
+from dailypapers.search import state
+from dailypapers.search.embedder import SentenceEmbedder, document_text, text_hash
+from dailypapers.search.keyword import KeywordDoc, KeywordIndex, KeywordState
+from dailypapers.search.types import Embedder
+from dailypapers.search.vectors import VectorIndex, to_blob
+from dailypapers.settings import DEFAULT_EMBEDDING_MODEL, Settings
+from dailypapers.store.schema import embeddings, feed_entries, papers
+
+log = logging.getLogger(__name__)
+
+MODIFIED_OVERLAP = timedelta(minutes=2)  # longer than any write transaction of the store
+FEED_OVERLAP_IDS = 4096
+READ_CHUNK = 2000
+EMBED_BATCH = 256
+# An incremental sync republishes the vector file once this many embeddings are not in it (until then,
+# processes catch up from the table when they load it).
+PUBLISH_LAG = 20_000
+SHIPPED_EMBEDDINGS = Path(__file__).resolve().parent.parent / "data" / "demo-embeddings.npz"
+
+Progress = Callable[[str, int, int | None], None]  # (stage, done, total)
+EmbedderFactory = Callable[[str], Embedder]
+
+
+def _no_progress(stage: str, done: int, total: int | None) -> None:
+    pass
+
+
+@dataclass(slots=True)
+class SyncReport:
+    keyword_indexed: int = 0
+    keyword_full: bool = False
+    embedded: dict[str, int] = field(default_factory=dict)  # model -> papers embedded in this run
+    pending: dict[str, int] = field(default_factory=dict)  # model -> papers still lacking an embedding
+    active_model: str | None = None
+    switched_to: str | None = None
+    embed_seconds: float = 0.0
+    seconds: float = 0.0
+
+    @property
+    def papers_per_second(self) -> float:
+        done = sum(self.embedded.values())
+        return done / self.embed_seconds if self.embed_seconds > 0 else 0.0
+
+
+class Indexer:
+    """Writes the derived search data: the keyword index, embeddings, vector index files."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        embedder_factory: EmbedderFactory | None = None,
+        keyword: KeywordIndex | None = None,
+        index_dir: Path | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.index_dir = Path(index_dir or settings.search_index_dir)
+        self.keyword = keyword or KeywordIndex(self.index_dir)
+        self._embedder_factory = embedder_factory or (
+            lambda name: SentenceEmbedder.from_settings(settings, name)
+        )
+        self._embedders: dict[str, Embedder] = {}
+        self._index_id: str | None = None
+
+    @property
+    def index_id(self) -> str:
+        if self._index_id is None:
+            self._index_id = state.index_id(self.engine)
+        return self._index_id
+
+    def embedder(self, model: str) -> Embedder:
+        if model not in self._embedders:
+            self._embedders[model] = self._embedder_factory(model)
+        return self._embedders[model]
+
+    def vector_index(self, model: str) -> VectorIndex:
+        return VectorIndex(self.index_dir, self.engine, model, index_id=self.index_id)
+
+    # -- keyword --------------------------------------------------------------------------------------
+
+    def sync_keyword(self, *, full: bool = False, on_progress: Progress = _no_progress) -> tuple[int, bool]:
+        """Index papers changed since the watermark (or all, rebuilding); returns (papers indexed, full)."""
+        previous = self.keyword.read_state()
+        full = full or previous.index_id != self.index_id or not self.keyword.exists()
+        with self.engine.connect() as conn:
+            newest_modified = conn.execute(select(func.max(papers.c.modified_at))).scalar()
+            newest_entry = conn.execute(select(func.max(feed_entries.c.id))).scalar() or 0
+        new_state = KeywordState(
+            index_id=self.index_id,
+            modified_at=as_utc(newest_modified) if newest_modified else previous.modified_at,
+            feed_entry_id=int(newest_entry),
+        )
+        indexed = 0
+        with self.keyword.writer(threads=2 if full else 1) as writer:
+            if full:
+                total = self._count_papers()
+                writer.clear()
+                for docs in self._all_docs():
+                    indexed += writer.add(docs)
+                    on_progress("keyword", indexed, total)
+            else:
+                since = previous.modified_at - MODIFIED_OVERLAP if previous.modified_at else None
+                for docs in self._changed_docs(since, previous.feed_entry_id - FEED_OVERLAP_IDS):
+                    indexed += writer.upsert(docs)
+                    self._drop_stale_embeddings(docs)
+                    on_progress("keyword", indexed, None)
+        self.keyword.write_state(new_state)
+        return indexed, full
+
+    def _count_papers(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(papers)).scalar_one()
+
+    def _doc_query(self):
+        on_feed = exists().where(feed_entries.c.paper_id == papers.c.id, feed_entries.c.removed_at.is_(None))
+        return select(
+            papers.c.id,
+            papers.c.arxiv_id,
+            papers.c.title,
+            papers.c.abstract,
+            papers.c.authors,
+            papers.c.categories,
+            papers.c.published_at,
+            on_feed.label("daily"),
+        )
+
+    @staticmethod
+    def _to_doc(row) -> KeywordDoc:
+        return KeywordDoc(
+            paper_id=row.id,
+            arxiv_id=row.arxiv_id,
+            title=row.title,
+            abstract=row.abstract,
+            authors=list(row.authors or []),
+            categories=list(row.categories or []),
+            published_at=as_utc(row.published_at),
+            daily=bool(row.daily),
+        )
+
+    def _all_docs(self) -> Iterator[list[KeywordDoc]]:
+        last = 0
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    self._doc_query().where(papers.c.id > last).order_by(papers.c.id).limit(READ_CHUNK)
+                ).all()
+            if not rows:
+                return
+            yield [self._to_doc(r) for r in rows]
+            last = rows[-1].id
+
+    def _changed_docs(self, since: datetime | None, feed_entry_floor: int) -> Iterator[list[KeywordDoc]]:
+        with self.engine.connect() as conn:
+            changed = select(papers.c.id)
+            if since is not None:
+                changed = changed.where(papers.c.modified_at >= since)
+            ids = set(conn.execute(changed).scalars())
+            ids |= set(
+                conn.execute(
+                    select(feed_entries.c.paper_id).where(feed_entries.c.id > max(0, feed_entry_floor))
+                ).scalars()
+            )
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), READ_CHUNK):
+            chunk = ordered[start : start + READ_CHUNK]
+            with self.engine.connect() as conn:
+                rows = conn.execute(self._doc_query().where(papers.c.id.in_(chunk))).all()
+            yield [self._to_doc(r) for r in rows]
+
+    def _drop_stale_embeddings(self, docs: list[KeywordDoc]) -> None:
+        """A paper whose title or abstract changed loses its embeddings, so the embedding step redoes them."""
+        current = {d.paper_id: text_hash(document_text(d.title, d.abstract)) for d in docs}
+        with self.engine.connect() as conn:
+            stored = conn.execute(
+                select(embeddings.c.id, embeddings.c.paper_id, embeddings.c.text_hash).where(
+                    embeddings.c.paper_id.in_(list(current))
+                )
+            ).all()
+        stale = [row.id for row in stored if current.get(row.paper_id) != row.text_hash]
+        if stale:
+            with self._write() as conn:
+                conn.execute(delete(embeddings).where(embeddings.c.id.in_(stale)))
+
+    # -- embeddings ---------------------------------------------------------------------------------------
+
+    def _write(self):
+        conn = self.engine.connect()
+        conn.info["write"] = True
+        return _Tx(conn)
+
+    def _missing(self, model: str):
+        has = exists().where(embeddings.c.paper_id == papers.c.id, embeddings.c.model == model)
+        return ~has
+
+    def count_missing(self, model: str) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(func.count()).select_from(papers).where(self._missing(model))
+            ).scalar_one()
+
+    def embed_missing(
+        self,
+        model: str,
+        *,
+        batch_size: int = EMBED_BATCH,
+        on_progress: Progress = _no_progress,
+        total: int | None = None,
+    ) -> int:
+        """Embed every paper lacking an embedding for `model`, one committed batch at a time."""
+        embedder = self.embedder(model)
+        done, last = 0, 0
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(papers.c.id, papers.c.title, papers.c.abstract)
+                    .where(papers.c.id > last, self._missing(model))
+                    .order_by(papers.c.id)
+                    .limit(batch_size)
+                ).all()
+            if not rows:
+                return done
+            texts = [document_text(r.title, r.abstract) for r in rows]
+            vectors = embedder.embed_documents(texts)
+            self.store_embeddings(model, [r.id for r in rows], texts, vectors)
+            done += len(rows)
+            last = rows[-1].id
+            on_progress(f"embed:{model}", done, total)
+
+    def store_embeddings(
+        self, model: str, paper_ids: list[int], texts: list[str], vectors: np.ndarray
+    ) -> None:
+        """One transaction; a row already there (another process got to it first) is left alone."""
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "paper_id": int(pid),
+                "model": model,
+                "vector": to_blob(vector),
+                "text_hash": text_hash(text),
+                "created_at": now,
+            }
+            for pid, text, vector in zip(paper_ids, texts, vectors, strict=True)
+        ]
+        if not rows:
+            return
+        insert = (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)(
+            embeddings
+        )
+        with self._write() as conn:
+            conn.execute(insert.on_conflict_do_nothing(index_elements=["model", "paper_id"]), rows)
+
+    def counts_by_model(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return dict(
+                conn.execute(select(embeddings.c.model, func.count()).group_by(embeddings.c.model)).all()
+            )
+
+    # -- models ---------------------------------------------------------------------------------------
+
+    def active_model(self) -> str | None:
+        return state.get(self.engine, state.ACTIVE_MODEL)
+
+    def serving_model(self) -> str:
+        """The model queries are embedded with: the active one, or the configured one before any switch."""
+        return self.active_model() or self.settings.embedding_model
+
+    def _maybe_switch(self, report: SyncReport, publish: bool = True) -> None:
+        """Make the configured model active once every paper has an embedding from it."""
+        target = self.settings.embedding_model
+        active = self.active_model()
+        if active != target and self.count_missing(target) == 0:
+            if publish:
+                self.vector_index(target).rebuild()
+            state.put(self.engine, state.ACTIVE_MODEL, target)
+            report.switched_to = target
+            active = target
+        report.active_model = active
+
+    def _models_to_fill(self) -> list[str]:
+        # The serving model first: new papers must stay findable while a new model's set is being filled.
+        return list(dict.fromkeys(m for m in (self.active_model(), self.settings.embedding_model) if m))
+
+    # -- the two entry points -------------------------------------------------------------------------
+
+    def sync(
+        self,
+        *,
+        embed_limit: int | None = None,
+        on_progress: Progress = _no_progress,
+        batch_size: int = EMBED_BATCH,
+    ) -> SyncReport:
+        """After an import: index what changed; embed what lacks an embedding when there are at most
+        `embed_limit` such papers (default: the `embedding_inline_limit` setting; negative: no limit)."""
+        started = time.perf_counter()
+        report = SyncReport()
+        limit = self.settings.embedding_inline_limit if embed_limit is None else embed_limit
+        report.keyword_indexed, report.keyword_full = self.sync_keyword(on_progress=on_progress)
+        for model in self._models_to_fill():
+            missing = self.count_missing(model)
+            if missing and model == DEFAULT_EMBEDDING_MODEL:
+                missing -= self.load_shipped_embeddings()
+            if missing and (limit < 0 or missing <= limit):
+                embed_started = time.perf_counter()
+                report.embedded[model] = self.embed_missing(
+                    model, batch_size=batch_size, on_progress=on_progress, total=missing
+                )
+                report.embed_seconds += time.perf_counter() - embed_started
+                missing = self.count_missing(model)
+            report.pending[model] = missing
+        self._maybe_switch(report)
+        for model in self._models_to_fill():
+            vectors = self.vector_index(model)
+            if vectors.read_manifest() is None or vectors.lag() >= PUBLISH_LAG:
+                vectors.ensure_loaded()
+                vectors.publish()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def build(self, *, on_progress: Progress = _no_progress, batch_size: int = EMBED_BATCH) -> SyncReport:
+        """Everything from the database: the keyword index rebuilt, every missing embedding made, the
+        vector index rebuilt and swapped in atomically. Resumable: embeddings already stored are kept."""
+        started = time.perf_counter()
+        report = SyncReport()
+        report.keyword_indexed, report.keyword_full = self.sync_keyword(full=True, on_progress=on_progress)
+        for model in self._models_to_fill():
+            missing = self.count_missing(model)
+            embed_started = time.perf_counter()
+            report.embedded[model] = self.embed_missing(
+                model, batch_size=batch_size, on_progress=on_progress, total=missing
+            )
+            report.embed_seconds += time.perf_counter() - embed_started
+            report.pending[model] = self.count_missing(model)
+        for model in self._models_to_fill():
+            vectors = self.vector_index(model)
+            vectors.rebuild(on_progress=lambda done, v=vectors: on_progress(f"vectors:{v.model}", done, None))
+        self._maybe_switch(report, publish=False)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def load_shipped_embeddings(self) -> int:
+        """Embeddings that ship with dailypapers (the demo papers, by the packaged model), for those of its
+        papers whose text is the same: importing the bundled slice needs no embedding at all."""
+        if not SHIPPED_EMBEDDINGS.exists():
+            return 0
+        with np.load(SHIPPED_EMBEDDINGS, allow_pickle=False) as data:
+            model = str(data["model"])
+            if model != DEFAULT_EMBEDDING_MODEL:
+                return 0
+            arxiv_ids = [str(a) for a in data["arxiv_ids"]]
+            hashes = [str(h) for h in data["text_hashes"]]
+            vectors = data["vectors"]
+        return self.load_embeddings(model, arxiv_ids, vectors, hashes)
+
+    def load_embeddings(
+        self, model: str, arxiv_ids: list[str], vectors: np.ndarray, hashes: list[str]
+    ) -> int:
+        """Store precomputed embeddings for the papers they were made from (same id, same text)."""
+        with self.engine.connect() as conn:
+            rows = []
+            for start in range(0, len(arxiv_ids), READ_CHUNK):
+                chunk = arxiv_ids[start : start + READ_CHUNK]
+                rows += conn.execute(
+                    select(papers.c.id, papers.c.arxiv_id, papers.c.title, papers.c.abstract).where(
+                        papers.c.arxiv_id.in_(chunk),
+                        ~exists().where(
+                            and_(embeddings.c.paper_id == papers.c.id, embeddings.c.model == model)
+                        ),
+                    )
+                ).all()
+        position = {a: i for i, a in enumerate(arxiv_ids)}
+        ids, texts, chosen = [], [], []
+        for row in rows:
+            i = position[row.arxiv_id]
+            text = document_text(row.title, row.abstract)
+            if text_hash(text) == hashes[i]:
+                ids.append(row.id)
+                texts.append(text)
+                chosen.append(i)
+        for start in range(0, len(ids), READ_CHUNK):
+            part = slice(start, start + READ_CHUNK)
+            self.store_embeddings(model, ids[part], texts[part], vectors[chosen[part]])
+        return len(ids)
+
+
+class _Tx:
+    def __init__(self, conn) -> None:
+        self.conn = conn
+
+    def __enter__(self):
+        self.conn.begin()
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self.conn.commit()
+            else:
+                self.conn.rollback()
+        finally:
+            self.conn.close()
+
+
+def sync(engine: Engine, settings: Settings, **kwargs) -> SyncReport:
+    """`Indexer(engine, settings).sync(...)`."""
+    return Indexer(engine, settings).sync(**kwargs)

@@ -1,0 +1,341 @@
+"""The search engine: keyword ranking, semantic search, hybrid fusion, filters, similar papers and bad input,
+on SQLite and PostgreSQL, with the real packaged model and real demo papers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from dailypapers.papers import as_utc
+from dailypapers.search import query as query_text
+from dailypapers.search import service as service_module
+from dailypapers.search.embedder import EmbeddingModelUnavailable
+from dailypapers.search.indexer import Indexer
+from dailypapers.search.service import Search
+from dailypapers.search.types import MAX_QUERY_CHARS, InvalidQuery, SearchFilters
+from dailypapers.store.schema import feed_entries, papers
+from search_support import PURPOSE_PAPERS, build, demo_records, ids_by_arxiv, paper, search_settings
+
+MODES = ("keyword", "semantic", "hybrid")
+
+# A paraphrase of the abstract of 2608.20336 (WithEveryone), sharing almost none of its words.
+PARAPHRASE = (
+    "making pictures of a crowd where every person keeps the face from their own reference photo, "
+    "so that many individuals stay recognisable in one generated picture"
+)
+PARAPHRASED = "2608.20336"
+
+
+@pytest.fixture
+def index_dir(tmp_path):
+    """The derived indexes of one test (never the user's data directory)."""
+    return tmp_path / "index"
+
+
+@pytest.fixture
+def engine_search(store, database_url, index_dir):
+    """A Search over the purpose-written papers plus every 10th paper of the demo slice (~320 papers)."""
+    settings = search_settings(database_url, index_dir)
+    search = build(store, settings, PURPOSE_PAPERS + demo_records(every=10))
+    search.ids = ids_by_arxiv(store)
+    yield search
+    search.close()
+
+
+def arxiv_ids_of(search, hits) -> list[str]:
+    by_id = {v: k for k, v in search.ids.items()}
+    return [by_id[h.paper_id] for h in hits]
+
+
+# -- reading the query ------------------------------------------------------------------------------------
+
+
+def test_query_is_read_into_words_phrases_authors_and_a_prefix():
+    parsed = query_text.parse('graph "message passing" author:"Ada Example" au:Quill AND transfo')
+    assert parsed.words == ["graph", "transfo"]
+    assert parsed.phrases == ["message passing"]
+    assert parsed.authors == ["Ada Example", "Quill"]
+    assert parsed.prefix == "transfo"
+
+
+def test_unbalanced_quotes_and_operators_are_just_text():
+    parsed = query_text.parse('NEAR/3 "unclosed words OR here')
+    assert parsed.phrases == []
+    assert parsed.words == ["unclosed", "words", "here"]
+    assert query_text.parse("AND").words == ["AND"]  # only operators: search for them as words
+
+
+def test_long_queries_are_cut_not_refused():
+    assert len(query_text.parse("word " * 5000).text) <= MAX_QUERY_CHARS
+
+
+@pytest.mark.parametrize("text", ["", "   ", "!!!", '"', "((( )))", "\x00\x01", "🚀🔥"])
+def test_queries_without_words_are_invalid(text):
+    with pytest.raises(InvalidQuery):
+        query_text.parse(text)
+
+
+# -- keyword ranking --------------------------------------------------------------------------------------
+
+
+def test_a_title_match_outranks_an_abstract_match(engine_search):
+    hits = engine_search.search("zorblax", mode="keyword")
+    assert arxiv_ids_of(engine_search, hits)[:2] == ["2611.90001", "2611.90002"]
+    assert hits[0].score > hits[1].score
+    assert [h.keyword_rank for h in hits[:2]] == [1, 2]
+
+
+def test_a_quoted_phrase_must_match_as_a_phrase(engine_search):
+    found = arxiv_ids_of(engine_search, engine_search.search('"quantum flux capacitor"', mode="keyword"))
+    assert found == ["2611.90003"]  # 2611.90004 has the words, not the phrase
+    loose = arxiv_ids_of(engine_search, engine_search.search("quantum flux capacitor", mode="keyword"))
+    assert {"2611.90003", "2611.90004"} <= set(loose)
+
+
+def test_author_search(engine_search):
+    for text in ("author:Quillfeather", 'author:"Xenophon Quillfeather"', "quillfeather"):
+        assert arxiv_ids_of(engine_search, engine_search.search(text, mode="keyword"))[:1] == [
+            "2611.90005"
+        ], text
+    assert engine_search.search("author:Zzyzxnobody", mode="keyword") == []
+    # Accents fold both ways.
+    assert "2611.90007" in arxiv_ids_of(engine_search, engine_search.search("author:muller", mode="keyword"))
+
+
+def test_the_last_word_matches_as_a_prefix(engine_search):
+    assert arxiv_ids_of(engine_search, engine_search.search("transmogri", mode="keyword")) == ["2611.90006"]
+    # A prefix that runs past the word's stem still matches: prefixes are matched against unstemmed words.
+    assert "2611.90006" in arxiv_ids_of(
+        engine_search, engine_search.search("sequence transmogrifie", mode="keyword")
+    )
+    # Only the last word is a prefix.
+    assert engine_search.search("transmogri zzzz", mode="keyword") == []
+
+
+def test_stemming_matches_other_forms(engine_search):
+    assert "2611.90005" in arxiv_ids_of(engine_search, engine_search.search("weighted terms", mode="keyword"))
+
+
+def test_an_arxiv_id_finds_its_paper_first(engine_search):
+    for text in (PARAPHRASED, f"arXiv:{PARAPHRASED}v2"):
+        for mode in ("keyword", "hybrid"):
+            assert arxiv_ids_of(engine_search, engine_search.search(text, mode=mode))[:1] == [PARAPHRASED]
+
+
+# -- semantic and hybrid ------------------------------------------------------------------------------------
+
+
+def test_semantic_search_finds_a_paper_by_a_paraphrase(engine_search):
+    semantic = arxiv_ids_of(engine_search, engine_search.search(PARAPHRASE, mode="semantic", limit=3))
+    assert PARAPHRASED in semantic
+    hits = engine_search.search(PARAPHRASE, mode="semantic", limit=3)
+    assert all(h.semantic_rank == i + 1 and h.keyword_rank is None for i, h in enumerate(hits))
+    assert hits[0].score >= hits[-1].score
+
+
+def test_hybrid_fuses_both_rankings(engine_search):
+    text = "identity preserving group image generation"
+    keyword = engine_search.search(text, mode="keyword", limit=100)
+    semantic = engine_search.search(text, mode="semantic", limit=100)
+    hybrid = engine_search.search(text, mode="hybrid", limit=100)
+    fused = {h.paper_id: h for h in hybrid}
+    assert keyword[0].paper_id in fused and semantic[0].paper_id in fused
+    keyword_ranks = {h.paper_id: h.keyword_rank for h in keyword}
+    semantic_ranks = {h.paper_id: h.semantic_rank for h in semantic}
+    for hit in hybrid:
+        assert hit.keyword_rank == keyword_ranks.get(hit.paper_id)
+        assert hit.semantic_rank == semantic_ranks.get(hit.paper_id)
+        expected = sum(1 / (60 + r) for r in (hit.keyword_rank, hit.semantic_rank) if r)
+        assert hit.score == pytest.approx(expected)
+    assert any(h.keyword_rank and h.semantic_rank for h in hybrid)
+    assert any(h.semantic_rank and not h.keyword_rank for h in hybrid)
+    assert [h.score for h in hybrid] == sorted((h.score for h in hybrid), reverse=True)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_pagination(engine_search, mode):
+    whole = [h.paper_id for h in engine_search.search("language models for reasoning", mode=mode, limit=12)]
+    pages = [
+        h.paper_id
+        for offset in (0, 4, 8)
+        for h in engine_search.search("language models for reasoning", mode=mode, offset=offset, limit=4)
+    ]
+    assert len(whole) == 12
+    assert pages == whole
+
+
+def test_similar_papers(engine_search):
+    pid = engine_search.ids[PARAPHRASED]
+    hits = engine_search.similar(pid, limit=5)
+    assert len(hits) == 5
+    assert pid not in {h.paper_id for h in hits}
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert [h.semantic_rank for h in hits] == [1, 2, 3, 4, 5]
+    assert engine_search.similar(10**9) == []
+
+
+def test_similar_works_for_a_paper_not_embedded_yet(engine_search, store):
+    store.upsert(
+        [paper("2611.90100", "Crowd image generation with identities", "Group photos of many people.")]
+    )
+    pid = ids_by_arxiv(store)["2611.90100"]
+    hits = engine_search.similar(pid, limit=3)
+    assert len(hits) == 3 and pid not in {h.paper_id for h in hits}
+
+
+# -- filters ----------------------------------------------------------------------------------------------
+
+
+def _facts(store, paper_ids):
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(papers.c.id, papers.c.categories, papers.c.published_at).where(papers.c.id.in_(paper_ids))
+        ).all()
+        daily = set(
+            conn.execute(
+                select(feed_entries.c.paper_id).where(feed_entries.c.paper_id.in_(paper_ids))
+            ).scalars()
+        )
+    return {r.id: (set(r.categories or []), as_utc(r.published_at), r.id in daily) for r in rows}
+
+
+FILTERS = [
+    SearchFilters(categories=("cs.CL",)),
+    SearchFilters(categories=("cs.cv", "quant-ph")),
+    SearchFilters(published_from=date(2026, 8, 1), published_to=date(2026, 8, 10)),
+    SearchFilters(published_to=date(2025, 12, 31)),
+    SearchFilters(daily_only=True),
+    SearchFilters(daily_only=True, categories=("cs.CV",), published_from=date(2026, 1, 1)),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "exact_max", [20_000, 0]
+)  # exact among the passing papers, or over-sampling the graph
+def test_filters_hold_in_every_mode(engine_search, store, monkeypatch, mode, exact_max):
+    monkeypatch.setattr(service_module, "EXACT_FILTER_MAX", exact_max)
+    for filters in FILTERS:
+        hits = engine_search.search("vision language models", mode=mode, filters=filters, limit=30)
+        facts = _facts(store, [h.paper_id for h in hits])
+        for hit in hits:
+            categories, published, daily = facts[hit.paper_id]
+            if filters.categories:
+                assert {c.lower() for c in categories} & {c.lower() for c in filters.categories}
+            if filters.published_from:
+                assert published.date() >= filters.published_from
+            if filters.published_to:
+                assert published.date() <= filters.published_to
+            if filters.daily_only:
+                assert daily
+    assert engine_search.search("vision", mode=mode, filters=SearchFilters(categories=("cs.CV",)))
+    assert engine_search.search("vision", mode=mode, filters=SearchFilters(categories=("nope.XX",))) == []
+
+
+def test_filters_find_the_right_purpose_papers(engine_search):
+    only_quantum = SearchFilters(categories=("quant-ph",))
+    assert arxiv_ids_of(
+        engine_search, engine_search.search("capacitor", mode="keyword", filters=only_quantum)
+    ) == ["2611.90003"]
+    early = SearchFilters(published_from=date(2025, 1, 15), published_to=date(2025, 1, 15))
+    assert arxiv_ids_of(engine_search, engine_search.search("capacitor", mode="keyword", filters=early)) == [
+        "2611.90003"
+    ]
+    daily = SearchFilters(daily_only=True)
+    assert arxiv_ids_of(engine_search, engine_search.search("term weighting", mode="keyword", filters=daily))[
+        :1
+    ] == ["2611.90005"]
+
+
+# -- bad input --------------------------------------------------------------------------------------------
+
+HOSTILE = [
+    "AND",
+    "OR NOT",
+    "attention AND transformers",
+    "NEAR/3 attention",
+    "NEAR(attention, models)",
+    "*",
+    "attention*",
+    "*ttention",
+    '"',
+    '"unbalanced quote',
+    'a "b',
+    '""""',
+    ":",
+    "title:",
+    "author:",
+    'author:"',
+    'author:"unclosed name',
+    "a:b:c",
+    "x" * 10_000,
+    "attention " * 2000,
+    "🚀🔥",
+    "🚀 rocket models",
+    "注意力机制 attention",
+    "Трансформер модели",
+    "عربي transformer",
+    "SELECT * FROM papers; DROP TABLE papers; --",
+    "' OR 1=1 --",
+    "Robert'); DROP TABLE students;--",
+    "!!!",
+    "...",
+    "",
+    "   ",
+    "\x00\x01\x02",
+    "(a OR b) AND c",
+    "+a -b",
+    "~fuzzy^2",
+    "[1 TO 5]",
+    "{a}",
+    "\\",
+    "/regex.*/",
+    "title:attention^10",
+    "2608.20336v99",
+    "hep-th/9901001",
+    "\u202e\u200b\ufeff",
+    "a" * 300,
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_hostile_queries_give_results_or_invalid_query(engine_search, mode):
+    for text in HOSTILE:
+        try:
+            hits = engine_search.search(text, mode=mode, limit=5)
+        except InvalidQuery as exc:
+            assert str(exc)
+            assert not any(ch.isalnum() for ch in text.strip()[:MAX_QUERY_CHARS]) or text.strip() == "", text
+            continue
+        assert isinstance(hits, list), text
+    for text in ("", "   ", "!!!", "...", '"', '""""', "*", ":", "🚀🔥"):
+        with pytest.raises(InvalidQuery):
+            engine_search.search(text, mode=mode)
+
+
+def test_bad_modes_and_limits(engine_search):
+    with pytest.raises(InvalidQuery):
+        engine_search.search("attention", mode="fulltext")  # type: ignore[arg-type]
+    assert engine_search.search("attention", limit=0) == []
+    assert engine_search.search("attention", mode="keyword", offset=10**9) == []
+
+
+def test_an_unavailable_model_leaves_keyword_search_working(store, database_url, index_dir):
+    model = "no-such-org/no-such-model"  # not packaged, not cached, and downloads are off
+    settings = search_settings(database_url, index_dir, embedding_model=model)
+    store.upsert(PURPOSE_PAPERS)
+    ids = sorted(ids_by_arxiv(store).values())
+    vectors = np.random.default_rng(0).standard_normal((len(ids), 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    indexer = Indexer(store.engine, settings)
+    indexer.store_embeddings(model, ids, [f"text {i}" for i in ids], vectors)  # as if made elsewhere
+    indexer.sync_keyword()
+    search = Search(store.engine, settings)
+    hits = search.search("zorblax", mode="hybrid")
+    assert [h.semantic_rank for h in hits] == [None, None] and hits[0].keyword_rank == 1
+    with pytest.raises(EmbeddingModelUnavailable):
+        search.search("zorblax", mode="semantic")
+    assert len(search.similar(ids[0], limit=3)) == 3  # stored vectors need no model
