@@ -693,3 +693,10 @@ def test_parse_garbage_raises_only_bad_record(kind, fields):
     for number in (rec.upvotes, rec.num_comments, rec.github_stars):
         assert number is None or 0 <= number <= MAX_INT
     record_to_row(rec)
+
+
+@given(st.text())
+def test_clean_fast_path_gives_the_same_text_as_the_full_rewrite(text):
+    from dailypapers.importers.formats import _CONTROL, clean
+
+    assert clean(text) == " ".join(_CONTROL.sub("", text).split())
