@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select, update
 
 from dailypapers.ingest.pages import Page, Position
+from dailypapers.store.engine import write_transaction
 from dailypapers.store.papers import UpsertCounts
 from dailypapers.store.schema import ingest_checkpoints, ingest_runs
 
@@ -83,9 +84,7 @@ class RunLog:
         self.engine = engine
 
     def _write(self):
-        conn = self.engine.connect()
-        conn.info["write"] = True  # SQLite: BEGIN IMMEDIATE (see store.engine)
-        return conn
+        return write_transaction(self.engine)
 
     def start(
         self, source: str, key: str, args: dict, *, restart: bool = False
@@ -93,7 +92,7 @@ class RunLog:
         """Open a run of this harvest; return its id and the checkpoint to resume from (None: start)."""
         me = worker_id()
         host = me.rsplit(":", 1)[0]
-        with self._write() as conn, conn.begin():
+        with self._write() as conn:
             running = conn.execute(
                 select(ingest_runs.c.id, ingest_runs.c.worker).where(
                     ingest_runs.c.harvest_key == key, ingest_runs.c.status == "running"
@@ -152,7 +151,7 @@ class RunLog:
             )
 
     def finish(self, run_id: int, status: str, totals: Totals) -> None:
-        with self._write() as conn, conn.begin():
+        with self._write() as conn:
             conn.execute(
                 update(ingest_runs)
                 .where(ingest_runs.c.id == run_id)

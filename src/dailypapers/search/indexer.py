@@ -26,6 +26,7 @@ from dailypapers.search.keyword import KeywordDoc, KeywordIndex, KeywordState
 from dailypapers.search.types import Embedder
 from dailypapers.search.vectors import VectorIndex, to_blob
 from dailypapers.settings import DEFAULT_EMBEDDING_MODEL, Settings
+from dailypapers.store.engine import write_transaction
 from dailypapers.store.schema import embeddings, feed_entries, papers
 
 log = logging.getLogger(__name__)
@@ -208,9 +209,7 @@ class Indexer:
     # -- embeddings ---------------------------------------------------------------------------------------
 
     def _write(self):
-        conn = self.engine.connect()
-        conn.info["write"] = True
-        return _Tx(conn)
+        return write_transaction(self.engine)
 
     def _missing(self, model: str):
         has = exists().where(embeddings.c.paper_id == papers.c.id, embeddings.c.model == model)
@@ -404,24 +403,6 @@ class Indexer:
             part = slice(start, start + READ_CHUNK)
             self.store_embeddings(model, ids[part], texts[part], vectors[chosen[part]])
         return len(ids)
-
-
-class _Tx:
-    def __init__(self, conn) -> None:
-        self.conn = conn
-
-    def __enter__(self):
-        self.conn.begin()
-        return self.conn
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            if exc_type is None:
-                self.conn.commit()
-            else:
-                self.conn.rollback()
-        finally:
-            self.conn.close()
 
 
 def sync(engine: Engine, settings: Settings, **kwargs) -> SyncReport:

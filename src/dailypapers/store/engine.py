@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from dailypapers.settings import Settings
@@ -43,6 +45,21 @@ def make_engine(settings: Settings) -> Engine:
             url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size, pool_pre_ping=True
         )
     raise ValueError(f"unsupported database {url.get_backend_name()!r}: use sqlite or postgresql+psycopg")
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction for writes: commits on success, rolls back on error, always closes.
+
+    On SQLite it takes the write lock up front (BEGIN IMMEDIATE, see the "begin" listener above).
+    """
+    conn = engine.connect()
+    conn.info["write"] = True
+    try:
+        with conn.begin():
+            yield conn
+    finally:
+        conn.close()
 
 
 def alembic_config(settings: Settings):

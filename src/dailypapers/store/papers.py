@@ -15,6 +15,7 @@ from dailypapers import trending
 from dailypapers.papers import PaperView, UserView, as_utc
 from dailypapers.periods import Period
 from dailypapers.records import PaperRecord, Submitter
+from dailypapers.store.engine import write_transaction
 from dailypapers.store.merge import merge_all, record_to_row, text
 from dailypapers.store.schema import feed_entries, paper_versions, papers, upvotes, users
 
@@ -64,10 +65,7 @@ class SqlStore:
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
 
     def _write(self):
-        """A transaction that takes SQLite's write lock up front (see store.engine)."""
-        conn = self.engine.connect()
-        conn.info["write"] = True
-        return _WriteTx(conn)
+        return write_transaction(self.engine)
 
     def upsert(self, records: Sequence[PaperRecord], *, also: AlsoHook | None = None) -> UpsertCounts:
         """Insert or merge a batch of records in one transaction: all of it lands or none of it.
@@ -519,23 +517,3 @@ def _entry_view(row) -> PaperView:
     view = _paper_view(row)
     _apply_entry(view, row)
     return view
-
-
-class _WriteTx:
-    """`with store._write() as conn:` commits on success, rolls back on error, always closes."""
-
-    def __init__(self, conn) -> None:
-        self.conn = conn
-
-    def __enter__(self):
-        self.conn.begin()
-        return self.conn
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            if exc_type is None:
-                self.conn.commit()
-            else:
-                self.conn.rollback()
-        finally:
-            self.conn.close()
