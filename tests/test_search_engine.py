@@ -137,19 +137,29 @@ def test_semantic_search_finds_a_paper_by_a_paraphrase(engine_search):
 
 
 def test_hybrid_fuses_both_rankings(engine_search):
+    from dailypapers.search.service import KEYWORD_WEIGHT, MAX_LIMIT, fuse
+
+    # At the largest limit both lists and the fusion cover the whole small test corpus.
     text = "identity preserving group image generation"
-    keyword = engine_search.search(text, mode="keyword", limit=100)
-    semantic = engine_search.search(text, mode="semantic", limit=100)
-    hybrid = engine_search.search(text, mode="hybrid", limit=100)
+    keyword = engine_search.search(text, mode="keyword", limit=MAX_LIMIT)
+    semantic = engine_search.search(text, mode="semantic", limit=MAX_LIMIT)
+    hybrid = engine_search.search(text, mode="hybrid", limit=MAX_LIMIT)
     fused = {h.paper_id: h for h in hybrid}
     assert keyword[0].paper_id in fused and semantic[0].paper_id in fused
     keyword_ranks = {h.paper_id: h.keyword_rank for h in keyword}
     semantic_ranks = {h.paper_id: h.semantic_rank for h in semantic}
+    expected = {
+        h.paper_id: h.score
+        for h in fuse(
+            [(h.paper_id, h.score) for h in keyword],
+            [(h.paper_id, h.score) for h in semantic],
+            KEYWORD_WEIGHT,
+        )
+    }
     for hit in hybrid:
         assert hit.keyword_rank == keyword_ranks.get(hit.paper_id)
         assert hit.semantic_rank == semantic_ranks.get(hit.paper_id)
-        expected = sum(1 / (60 + r) for r in (hit.keyword_rank, hit.semantic_rank) if r)
-        assert hit.score == pytest.approx(expected)
+        assert hit.score == pytest.approx(expected[hit.paper_id])
     assert any(h.keyword_rank and h.semantic_rank for h in hybrid)
     assert any(h.semantic_rank and not h.keyword_rank for h in hybrid)
     assert [h.score for h in hybrid] == sorted((h.score for h in hybrid), reverse=True)
@@ -339,3 +349,18 @@ def test_an_unavailable_model_leaves_keyword_search_working(store, database_url,
     with pytest.raises(EmbeddingModelUnavailable):
         search.search("zorblax", mode="semantic")
     assert len(search.similar(ids[0], limit=3)) == 3  # stored vectors need no model
+
+
+def test_fuse_weights_normalized_scores_and_keeps_both_ranks():
+    from dailypapers.search.service import fuse
+
+    keyword = [(1, 10.0), (2, 5.0)]
+    semantic = [(2, 0.9), (3, 0.5), (1, 0.1)]
+    hits = {h.paper_id: h for h in fuse(keyword, semantic, 0.8)}
+    assert hits[1].score == pytest.approx(0.8 * 1.0 + 0.2 * 0.0)
+    assert hits[2].score == pytest.approx(0.8 * 0.5 + 0.2 * 1.0)
+    assert hits[3].score == pytest.approx(0.2 * 0.5)
+    assert (hits[2].keyword_rank, hits[2].semantic_rank) == (2, 1)
+    assert hits[3].keyword_rank is None and hits[3].semantic_rank == 2
+    # A paper the query's words name stays first over a semantic near-miss.
+    assert max(hits.values(), key=lambda h: h.score).paper_id == 1
