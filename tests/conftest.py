@@ -161,3 +161,15 @@ def live_demo(tmp_path_factory):
     store.engine.dispose()
     with LiveServer(settings) as server:
         yield server
+
+
+@pytest.fixture
+def smtp_sink():
+    """A real SMTP server on a free loopback port; `smtp_sink.url` is a DAILYPAPERS_SMTP_URL for it."""
+    from smtp_support import start_sink
+
+    port = free_port()
+    sink, controller = start_sink(port)
+    sink.url = f"smtp://127.0.0.1:{port}"
+    yield sink
+    controller.stop()

@@ -123,6 +123,18 @@ class Settings(BaseSettings):
         description="After an import, papers lacking embeddings are embedded at once when there are at most "
         "this many; otherwise `dailypapers index build` does it.",
     )
+    # Mail (dailypapers.mail): account mail and digests.
+    smtp_url: str = Field(
+        "",
+        description="Where mail goes: `smtp://host:25` (STARTTLS when offered), `smtp+starttls://user:pass@host:587`"
+        " or `smtps://user:pass@host:465`. Empty: mail is written to `mail_dir`, or printed to the console.",
+    )
+    mail_from: str = Field(
+        "dailypapers <noreply@localhost>", description="The From address of every mail the site sends."
+    )
+    mail_dir: Path | None = Field(
+        None, description="Without `smtp_url`: write each outgoing mail to this directory as an .eml file."
+    )
     index_dir: Path | None = Field(
         None,
         description="Where the derived search indexes live (rebuildable from the database). Default: next "

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dailypapers import __version__
+from dailypapers.mail import Mailer, make_mailer
 from dailypapers.search.types import SearchService
 from dailypapers.settings import Settings
 from dailypapers.store.engine import make_engine
@@ -54,6 +55,7 @@ def create_app(
     *,
     store: SqlStore | None = None,
     search_service: SearchService | None = None,
+    mailer: Mailer | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
     if store is None:
@@ -66,6 +68,7 @@ def create_app(
         app.state.search.close()
         if page_version is not None:
             page_version.close()
+        await app.state.mailer.aclose()
         store.engine.dispose()
 
     app = FastAPI(
@@ -79,6 +82,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.store = store
+    # Account mail and digests go through this one mailer (tests pass one aimed at their SMTP server).
+    app.state.mailer = mailer if mailer is not None else make_mailer(settings)
     # Opened on first use: startup stays fast and the embedding model loads with the first semantic query.
     app.state.search = (
         search.LazySearch.of(search_service)

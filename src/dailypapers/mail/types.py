@@ -1,0 +1,40 @@
+"""The mailer seam: what every implementation offers and the two ways a send can fail."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class MailError(Exception):
+    """A message was not accepted. `code` is the SMTP reply code when the server gave one."""
+
+    permanent = False
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class TemporaryMailError(MailError):
+    """Worth retrying later: a 4xx reply, a refused or dropped connection, a timeout."""
+
+
+class PermanentMailError(MailError):
+    """Retrying will not help: a 5xx reply (unknown mailbox, rejected content)."""
+
+    permanent = True
+
+
+class Mailer(Protocol):
+    """Sends already-serialized messages (see `serialize`), one envelope recipient each.
+
+    Taking bytes, not `EmailMessage`, lets a digest render its body once and stamp per-recipient headers.
+    """
+
+    async def send(self, sender: str, recipient: str, data: bytes) -> None:
+        """Hand one message over; raises `TemporaryMailError` or `PermanentMailError`."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close any open connections (the mailer can be used again afterwards)."""
+        ...
