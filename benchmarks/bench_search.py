@@ -396,6 +396,7 @@ def main() -> None:
         "--vectors-from", required=True, help="database URL whose embeddings seed the vectors"
     )
     parser.add_argument("--postgres", help="also measure on a throw-away database on this PostgreSQL server")
+    parser.add_argument("--skip-sqlite", action="store_true", help="measure PostgreSQL only")
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", type=Path, help="write every figure here")
@@ -432,7 +433,8 @@ def main() -> None:
         folder = args.workdir / str(size)
         folder.mkdir(exist_ok=True)
         corpus, sources = build_corpus(args.workdir, size, real)
-        targets = [("sqlite", None)] + ([("postgresql", args.postgres)] if args.postgres else [])
+        targets = [("sqlite", None)] if not args.skip_sqlite else []
+        targets += [("postgresql", args.postgres)] if args.postgres else []
         for backend, server in targets:
             where = folder / backend
             where.mkdir(exist_ok=True)

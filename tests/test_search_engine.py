@@ -113,6 +113,21 @@ def test_the_last_word_matches_as_a_prefix(engine_search):
     )
     # Only the last word is a prefix.
     assert engine_search.search("transmogri zzzz", mode="keyword") == []
+    # In a longer query a half-typed last word still expands ...
+    assert "2611.90006" in arxiv_ids_of(
+        engine_search, engine_search.search("zzzz yyyy transmogri", mode="keyword")
+    )
+
+
+def test_a_finished_last_word_in_a_long_query_is_not_expanded(engine_search):
+    from dailypapers.search.keyword import _wants_prefix
+
+    searcher = engine_search.keyword.searcher()
+    # "sequence" is a word of the corpus: in a 3-word query it is matched as a word, not as a prefix.
+    assert _wants_prefix("sequence", 1, searcher) and _wants_prefix("sequence", 2, searcher)
+    assert not _wants_prefix("sequence", 3, searcher)
+    assert _wants_prefix("transmogri", 3, searcher)
+    assert not _wants_prefix("tr", 1, searcher)
 
 
 def test_stemming_matches_other_forms(engine_search):
