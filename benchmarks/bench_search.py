@@ -222,6 +222,20 @@ def write_embeddings(
     log(f"embeddings written in {time.perf_counter() - started:.0f} s")
 
 
+def kept_postgres(server_url: str, name: str) -> str:
+    """The URL of database `name` on that server, created if it does not exist yet."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+        if not exists:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
 def build_database(folder: Path, database_url: str, size: int, real, vectors, corpus, sources) -> dict:
     """Migrate, import, embed (derived), index; each step skipped when a marker says it is done."""
     env = isolated_env(database_url, DAILYPAPERS_INDEX_DIR=str(folder / "index"))
@@ -397,6 +411,11 @@ def main() -> None:
     )
     parser.add_argument("--postgres", help="also measure on a throw-away database on this PostgreSQL server")
     parser.add_argument("--skip-sqlite", action="store_true", help="measure PostgreSQL only")
+    parser.add_argument(
+        "--keep-postgres",
+        action="store_true",
+        help="build into databases named dailypapers_search_<size> that are kept (and reused) between runs",
+    )
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", type=Path, help="write every figure here")
@@ -442,6 +461,13 @@ def main() -> None:
                 url = f"sqlite:///{where / 'bench.db'}"
                 build = build_database(where, url, size, real, vectors, corpus, sources)
                 build["database_bytes"] = (where / "bench.db").stat().st_size
+                if args.build_only:
+                    continue
+                measured = measure(url, where, texts, args.duration, args.runs)
+            elif args.keep_postgres:
+                # A named database that outlives the run: build once (resumably), measure later.
+                url = kept_postgres(server, f"dailypapers_search_{size}")
+                build = build_database(where, url, size, real, vectors, corpus, sources)
                 if args.build_only:
                     continue
                 measured = measure(url, where, texts, args.duration, args.runs)

@@ -72,6 +72,16 @@ def database_url(request, tmp_path):
     return url
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def unmigrated_url(request, tmp_path):
+    """An empty database with no migration applied yet, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'unmigrated.db'}"
+    url = request.getfixturevalue("postgres_server_url")
+    _reset_postgres(url)
+    return url
+
+
 @pytest.fixture
 def sqlite_url(tmp_path):
     url = f"sqlite:///{tmp_path / 'test.db'}"

@@ -21,21 +21,14 @@ from pathlib import Path
 
 import pytest
 
+from browser_support import CHROMIUM_ARGS, chromium_browser  # noqa: F401
+
 sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Not a timing target (that is in docs/benchmarks.md): only how long to wait before calling the demo hung.
 GIVE_UP_AFTER_S = 300
 DAY_URL = re.compile(r"/papers/date/(\d{4}-\d{2}-\d{2})$")
@@ -115,17 +108,8 @@ def demo(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = (
-        os.environ.get("DAILYPAPERS_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    )
-    if not Path(executable).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"Chromium is required in CI and {executable} does not exist")
-        pytest.skip(f"no Chromium at {executable}")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

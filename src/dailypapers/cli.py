@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+from dailypapers.accounts.commands import tokens_app, users_app
+from dailypapers.digests.commands import digest_app
 from dailypapers.ingest.commands import ingest_app, worker_command
 from dailypapers.search.commands import index_app, search_command
 from dailypapers.settings import DEFAULT_EMBEDDING_MODEL, Settings
@@ -26,7 +28,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
 app.command("worker")(worker_command)
 app.add_typer(index_app, name="index")
+app.add_typer(digest_app, name="digest")
 app.command("search")(search_command)
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 
 console = Console(stderr=True)
 DEMO_DATA = Path(__file__).resolve().parent / "data" / "demo.jsonl.gz"

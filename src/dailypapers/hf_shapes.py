@@ -96,11 +96,14 @@ def paper(view: PaperView) -> dict[str, Any]:
     return body
 
 
-def paper_detail(view: PaperView) -> dict[str, Any]:
-    """`GET /api/papers/{id}`: the flat paper, plus our extras (categories, versions, links)."""
+def paper_detail(view: PaperView, upvoted: bool | None = None) -> dict[str, Any]:
+    """`GET /api/papers/{id}`: the flat paper, plus our extras (categories, versions, links); `upvoted` for a
+    caller who is signed in or sent a token."""
     body = paper(view)
     body["numComments"] = view.num_comments
-    body["isAuthorParticipating"] = False
+    body["isAuthorParticipating"] = view.author_participating
+    if upvoted is not None:
+        body["upvoted"] = upvoted
     body.update(_extras(view))
     return body
 
@@ -118,8 +121,8 @@ def _extras(view: PaperView) -> dict[str, Any]:
     }
 
 
-def daily_item(view: PaperView) -> dict[str, Any]:
-    """One element of `GET /api/daily_papers`."""
+def daily_item(view: PaperView, upvoted: bool | None = None) -> dict[str, Any]:
+    """One element of `GET /api/daily_papers`; `upvoted` for a caller who is signed in or sent a token."""
     item: dict[str, Any] = {
         "paper": paper(view),
         "title": view.title,
@@ -127,11 +130,13 @@ def daily_item(view: PaperView) -> dict[str, Any]:
         "publishedAt": timestamp(view.published_at or view.submitted_at),
         "thumbnail": "",
         "numComments": view.num_comments,
-        "isAuthorParticipating": False,
+        "isAuthorParticipating": view.author_participating,
         # The client reads these only at the top level, and turns a nested `upvotes: 0` into None.
         "upvotes": view.upvotes,
     }
     item["submittedBy"] = user(view.submitter or UNKNOWN_SUBMITTER)
+    if upvoted is not None:
+        item["upvoted"] = upvoted
     if view.submitted_at is not None:
         item["submittedOnDailyAt"] = timestamp(view.submitted_at)
     item.update(_optional(view))
@@ -139,11 +144,14 @@ def daily_item(view: PaperView) -> dict[str, Any]:
 
 
 def search_item(
-    view: PaperView, highlighted_title: list[dict[str, str]], highlighted_summary: list[dict[str, str]]
+    view: PaperView,
+    highlighted_title: list[dict[str, str]],
+    highlighted_summary: list[dict[str, str]],
+    upvoted: bool = False,
 ) -> dict[str, Any]:
-    """One element of `GET /api/papers/search`: a daily item plus `upvoted` and the highlighted segments."""
-    item = daily_item(view)
-    item["upvoted"] = False  # for the caller; the API is anonymous
+    """One element of `GET /api/papers/search`: a daily item plus `upvoted` (for the caller; false when
+    anonymous) and the highlighted segments."""
+    item = daily_item(view, upvoted=upvoted)
     item["highlightedTitle"] = highlighted_title
     item["highlightedSummary"] = highlighted_summary
     return item

@@ -46,6 +46,7 @@ class PaperView:
     upvotes: int
     num_comments: int
     trend_key: float | None
+    author_participating: bool = False
     # The feed entry this view was listed under (or the paper's first one), if it was on the feed.
     day: date | None = None
     submitted_at: datetime | None = None

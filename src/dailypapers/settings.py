@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -16,7 +16,11 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from dailypapers.accounts.rates import parse_rate
+
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+# "COUNT/PERIOD" (10/5m): checked when settings load, so a typo fails at start-up rather than at a request.
+RateLimit = Annotated[str, AfterValidator(lambda value: (parse_rate(value), value.strip())[1])]
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 
 
@@ -135,11 +139,85 @@ class Settings(BaseSettings):
     mail_dir: Path | None = Field(
         None, description="Without `smtp_url`: write each outgoing mail to this directory as an .eml file."
     )
+    # Digests (dailypapers.digests, docs/digests.md).
+    digest_smtp_connections: int = Field(
+        4, ge=1, le=10, description="SMTP connections a digest run sends over in parallel (each reused)."
+    )
+    digest_rate_per_second: float = Field(
+        50.0, gt=0, description="Steady ceiling on digest messages handed to SMTP per second (no burst)."
+    )
+    digest_max_attempts: int = Field(
+        4, ge=1, le=20, description="Tries of a digest answered with a 4xx before it is recorded as failed."
+    )
+    digest_retry_seconds: float = Field(
+        60.0, ge=0, description="Wait before the first retry of a 4xx; it doubles with each further try."
+    )
+    digest_bounce_limit: int = Field(
+        3, ge=1, description="Hard bounces (5xx) in a row after which an address is suppressed."
+    )
+    digest_confirm_hours: int = Field(
+        48, ge=1, description="How long a confirmation link is valid; unconfirmed sign-ups are then deleted."
+    )
+    digest_schedule: bool = Field(
+        True, description="Whether `dailypapers worker` sends the digests after the day's papers are in."
+    )
+    rate_limit_subscribe: RateLimit = Field(
+        "10/1h", description="Digest sign-ups per client IP address (the form and the API)."
+    )
+    rate_limit_subscribe_address: RateLimit = Field(
+        "3/1h",
+        description="Digest sign-up mails to one address; beyond it requests are answered but send nothing.",
+    )
+    dkim_key_path: Path | None = Field(
+        None, description="PEM private key to DKIM-sign digests with (unset: no signature)."
+    )
+    dkim_selector: str = Field(
+        "dailypapers", description="The DKIM selector (`<selector>._domainkey.<domain>`)."
+    )
+    dkim_domain: str = Field("", description="The DKIM signing domain (default: the domain of `mail_from`).")
     index_dir: Path | None = Field(
         None,
         description="Where the derived search indexes live (rebuildable from the database). Default: next "
         "to a SQLite file (`<name>-index/`), else `<data dir>/index/<hash of the database URL>/`.",
     )
+    # Accounts (dailypapers.accounts, dailypapers.web.auth).
+    session_days: int = Field(
+        30, ge=1, le=400, description="How long a sign-in lasts (days) before the person signs in again."
+    )
+    email_verification_hours: int = Field(
+        48, ge=1, le=24 * 30, description="How long the link that confirms an e-mail address works (hours)."
+    )
+    password_reset_minutes: int = Field(
+        60, ge=5, le=24 * 60, description="How long a password reset link works (minutes); it works once."
+    )
+    rate_limit_enabled: bool = Field(
+        True, description="Enforce the rate limits below (turn off only for load tests)."
+    )
+    rate_limit_signup: RateLimit = Field("10/1h", description="Sign-ups per client IP address.")
+    rate_limit_signin: RateLimit = Field("30/10m", description="Sign-in attempts per client IP address.")
+    rate_limit_signin_account: RateLimit = Field(
+        "10/10m", description="Sign-in attempts per e-mail or username typed (any case), from anywhere."
+    )
+    rate_limit_password_reset: RateLimit = Field(
+        "10/1h", description="Password reset requests per client IP address."
+    )
+    rate_limit_mail: RateLimit = Field(
+        "5/1h",
+        description="Account mails (confirmations, resets) sent to one address, whatever asks for them.",
+    )
+    # Community (dailypapers.store.community, dailypapers.web.community): Hugging Face's rules by default.
+    submission_max_age_days: int = Field(
+        14,
+        ge=0,
+        le=36_500,
+        description="Only papers published on arXiv within this many days can be submitted.",
+    )
+    submission_daily_limit: int = Field(
+        5, ge=0, le=1000, description="Papers one account can submit per day (UTC)."
+    )
+    rate_limit_submit: RateLimit = Field("20/1h", description="Submission attempts per account.")
+    rate_limit_comment: RateLimit = Field("10/1m", description="Comments written or edited per account.")
+    rate_limit_upvote: RateLimit = Field("120/1m", description="Upvotes and un-upvotes per account.")
 
     @classmethod
     def settings_customise_sources(
@@ -199,3 +277,12 @@ class Settings(BaseSettings):
             return database.with_name(f"{database.stem}-index")
         digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:12]
         return default_data_dir() / "index" / digest
+
+    @property
+    def cookie_secure(self) -> bool:
+        """Cookies only over TLS when the site is served over TLS (the scheme in any case: `HTTPS://` too)."""
+        return urlsplit(self.base_url).scheme.lower() == "https"
+
+    def rate(self, name: str) -> tuple[int, int]:
+        """`rate_limit_<name>` as (count, seconds)."""
+        return parse_rate(getattr(self, f"rate_limit_{name}"))

@@ -40,6 +40,22 @@ def add_votes(key: float | None, count: int, at: datetime, half_life_hours: floa
     return term if key is None else _logaddexp2(key, term)
 
 
+# Taking a vote back subtracts its term; when the rest is under this fraction of the sum, the difference
+# has lost too many digits and the caller recounts the key from every vote instead.
+_REMOVE_MIN_REMAINDER = 1e-6
+
+
+def remove_vote(key: float | None, at: datetime, half_life_hours: float) -> float | None:
+    """The key after taking back one upvote cast at `at`, or None when that cannot be done precisely (no
+    key, or that vote was nearly all of it): then recount with `key_for`."""
+    if key is None:
+        return None
+    remainder = 1.0 - 2.0 ** min(0.0, _units(at, half_life_hours) - key)
+    if remainder < _REMOVE_MIN_REMAINDER:
+        return None
+    return key + math.log2(remainder)
+
+
 def _logaddexp2(a: float, b: float) -> float:
     high, low = (a, b) if a >= b else (b, a)
     return high + math.log2(1.0 + 2.0 ** (low - high))

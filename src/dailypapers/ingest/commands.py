@@ -360,7 +360,7 @@ def worker_command(
     ] = False,
 ) -> None:
     """Run ingestion on a schedule: arXiv at 20:30 US Eastern Sunday-Thursday, Hugging Face daily."""
-    from dailypapers.ingest.schedule import JOBS, next_job
+    from dailypapers.ingest.schedule import DIGEST_JOBS, JOBS, next_job
 
     stop = threading.Event()
 
@@ -377,12 +377,20 @@ def worker_command(
             for job in JOBS:
                 if not stop.is_set():
                     run_configured(settings, store, arxiv, hf, only=job.name)
+        jobs = JOBS + (DIGEST_JOBS if settings.digest_schedule else ())
         while not stop.is_set():
-            job, when = next_job(JOBS, datetime.now(UTC))
+            job, when = next_job(jobs, datetime.now(UTC))
             console.print(f"Next: {job.name} at {when:%Y-%m-%d %H:%M} UTC.")
             while not stop.is_set() and datetime.now(UTC) < when:
                 stop.wait(min(60.0, max(0.0, (when - datetime.now(UTC)).total_seconds())))
-            if not stop.is_set():
+            if stop.is_set():
+                break
+            if job.name.startswith("digest-"):
+                from dailypapers.digests.commands import run_scheduled
+
+                day = when.astimezone(job.zone).date()
+                run_scheduled(settings, store.engine, job.name.removeprefix("digest-"), day, console)
+            else:
                 run_configured(settings, store, arxiv, hf, only=job.name)
     finally:
         arxiv.close()

@@ -26,6 +26,11 @@ class Job:
 ARXIV_JOB = Job("arxiv", time(20, 30), frozenset({6, 0, 1, 2, 3}), EASTERN)  # Sunday..Thursday
 HF_JOB = Job("hf", time(23, 30), frozenset(range(7)), UTC)
 JOBS = (ARXIV_JOB, HF_JOB)
+# Digests (dailypapers.digests) go out after Hugging Face's list of the day is in: the daily one on weekdays,
+# the weekly one on Fridays. `dailypapers worker` runs them when DAILYPAPERS_DIGEST_SCHEDULE is on.
+DIGEST_DAILY_JOB = Job("digest-daily", time(23, 45), frozenset(range(5)), UTC)
+DIGEST_WEEKLY_JOB = Job("digest-weekly", time(23, 50), frozenset({4}), UTC)
+DIGEST_JOBS = (DIGEST_DAILY_JOB, DIGEST_WEEKLY_JOB)
 
 
 def next_run(job: Job, after: datetime) -> datetime:

@@ -116,10 +116,10 @@ class SmtpMailer:
                 code = refusal.code if refusal else 550
                 message = refusal.message if refusal else str(exc)
                 self._keep(idle, client)
-                raise _by_code(code, message) from None
-            except aiosmtplib.SMTPResponseException as exc:
+                raise _by_code(code, message, bounce=True) from None
+            except aiosmtplib.SMTPResponseException as exc:  # sender, login, content: not the address
                 self._keep(idle, client)
-                raise _by_code(exc.code, exc.message) from None
+                raise _by_code(exc.code, exc.message, bounce=False) from None
             except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
                 await _close(client)
                 raise TemporaryMailError(f"SMTP connection failed: {exc}") from None
@@ -137,9 +137,9 @@ class SmtpMailer:
             await _close(self._idle.get_nowait())
 
 
-def _by_code(code: int, message: str) -> TemporaryMailError | PermanentMailError:
+def _by_code(code: int, message: str, *, bounce: bool) -> TemporaryMailError | PermanentMailError:
     text = f"SMTP {code}: {message}"
-    return PermanentMailError(text, code) if code >= 500 else TemporaryMailError(text, code)
+    return PermanentMailError(text, code, bounce=bounce) if code >= 500 else TemporaryMailError(text, code)
 
 
 async def _close(client: aiosmtplib.SMTP | None) -> None:

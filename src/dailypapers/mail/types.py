@@ -20,9 +20,17 @@ class TemporaryMailError(MailError):
 
 
 class PermanentMailError(MailError):
-    """Retrying will not help: a 5xx reply (unknown mailbox, rejected content)."""
+    """Retrying will not help: a 5xx reply (unknown mailbox, rejected content).
+
+    `bounce` is True only when the server refused the recipient (at RCPT): a 5xx about our sender, our login
+    or the message's content says nothing about the address, so it must not count towards suppressing it.
+    """
 
     permanent = True
+
+    def __init__(self, message: str, code: int | None = None, *, bounce: bool = True) -> None:
+        super().__init__(message, code)
+        self.bounce = bounce
 
 
 class Mailer(Protocol):

@@ -48,8 +48,13 @@ class Embedder(Protocol):
 
 class SearchService(Protocol):
     def search(
-        self, query: str, *, mode: Mode = "hybrid", filters: SearchFilters = SearchFilters(),
-        offset: int = 0, limit: int = 20,
+        self,
+        query: str,
+        *,
+        mode: Mode = "hybrid",
+        filters: SearchFilters = SearchFilters(),
+        offset: int = 0,
+        limit: int = 20,
     ) -> list[Hit]: ...
 
     def similar(self, paper_id: int, *, limit: int = 10) -> list[Hit]: ...

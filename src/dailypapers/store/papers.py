@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 
-from sqlalchemy import Engine, and_, bindparam, func, or_, select, tuple_
+from sqlalchemy import Engine, and_, bindparam, exists, func, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dailypapers import trending
@@ -204,14 +204,21 @@ class SqlStore:
                 "fullname": func.coalesce(users.c.fullname, excluded.fullname),
                 "avatar_url": func.coalesce(users.c.avatar_url, excluded.avatar_url),
             },
-            # Only when it fills something: an import that brings nothing new writes nothing.
-            where=or_(
-                and_(users.c.fullname.is_(None), excluded.fullname.is_not(None)),
-                and_(users.c.avatar_url.is_(None), excluded.avatar_url.is_not(None)),
+            # Only when it fills something: an import that brings nothing new writes nothing. Never a local
+            # account's row: a local name that Hugging Face also has is not the same person.
+            where=and_(
+                users.c.origin == "hf",
+                or_(
+                    and_(users.c.fullname.is_(None), excluded.fullname.is_not(None)),
+                    and_(users.c.avatar_url.is_(None), excluded.avatar_url.is_not(None)),
+                ),
             ),
         )
         conn.execute(statement, rows)
-        query = select(users.c.username, users.c.id).where(users.c.username.in_(list(wanted)))
+        # Submissions go to imported names only: a local account holding the same name does not get them.
+        query = select(users.c.username, users.c.id).where(
+            users.c.username.in_(list(wanted)), users.c.origin == "hf"
+        )
         return {name: uid for name, uid in conn.execute(query)}
 
     def _add_feed_entries(self, conn, records: list[PaperRecord], ids: dict[str, int]) -> list[dict]:
@@ -374,9 +381,13 @@ class SqlStore:
         return views
 
     def trending(self, *, offset: int = 0, limit: int = 50) -> list[PaperView]:
+        # A paper moderators took off the feed (and not put back on another day) leaves trending too.
+        entry = feed_entries.c
+        removed = exists().where(entry.paper_id == papers.c.id, entry.removed_at.is_not(None))
+        live = exists().where(entry.paper_id == papers.c.id, entry.removed_at.is_(None))
         query = (
             select(*_PAPER_COLUMNS)
-            .where(papers.c.trend_key.is_not(None))
+            .where(papers.c.trend_key.is_not(None), or_(~removed, live))
             .order_by(papers.c.trend_key.desc(), papers.c.id.desc())
             .offset(offset)
             .limit(limit)
@@ -497,6 +508,7 @@ def _paper_view(row) -> PaperView:
         upvotes=row["upvotes"],
         num_comments=row["num_comments"],
         trend_key=row["trend_key"],
+        author_participating=bool(row["author_participating"]),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 
 metadata = MetaData(
@@ -58,6 +60,8 @@ papers = Table(
     Column("imported_upvotes", Integer, nullable=False, default=0),
     Column("upvotes", Integer, nullable=False, default=0),
     Column("num_comments", Integer, nullable=False, default=0),
+    # Whether one of the paper's authors comments on it (dailypapers.community), kept with num_comments.
+    Column("author_participating", Boolean, nullable=False, default=False),
     Column("trend_key", Float),  # see dailypapers.trending
     Column("created_at", UtcDateTime, nullable=False),
     Column("modified_at", UtcDateTime, nullable=False),
@@ -77,6 +81,20 @@ users = Table(
     Column("type", String(16), nullable=False, default="user"),
     Column("origin", String(16), nullable=False, default="local"),  # "local" or "hf" (an imported name)
     Column("created_at", UtcDateTime, nullable=False),
+    # Accounts (dailypapers.accounts): only local users have a password; imported names never sign in.
+    Column("password_hash", String(255)),
+    Column("email_verified_at", UtcDateTime),
+    Column("role", String(16), nullable=False, default="user", server_default="user"),
+    Column("suspended_at", UtcDateTime),
+    Column("password_changed_at", UtcDateTime),
+)
+# One local account per name whatever its case ("Alice" and "alice" are the same person to readers).
+Index(
+    "ix_users_local_username_lower",
+    func.lower(users.c.username),
+    unique=True,
+    sqlite_where=users.c.origin == "local",
+    postgresql_where=users.c.origin == "local",
 )
 
 feed_entries = Table(
@@ -172,4 +190,173 @@ search_state = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+
+# Accounts (dailypapers.accounts, dailypapers.web.auth). Secrets are stored as SHA-256 hashes only.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index("ix_sessions_user_id", "user_id"),
+    Index("ix_sessions_expires_at", "expires_at"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),  # the first characters, so its owner can tell tokens apart
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime),
+    Column("expires_at", UtcDateTime, nullable=False),  # every token expires: a forgotten one stops working
+    Index("ix_api_tokens_user_id", "user_id"),
+)
+
+# Single-purpose, single-use links sent by mail: "verify" an address, "reset" a password.
+account_tokens = Table(
+    "account_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("purpose", String(16), nullable=False),
+    Column("email", String(320), nullable=False),  # the address it was sent to (verify confirms that one)
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index("ix_account_tokens_user_id", "user_id"),
+)
+
+# Fixed-window counters shared by every web process: (bucket, key) -> hits in the window starting at
+# `window_start` (seconds since the epoch). Keys are hashed: no addresses stored in the clear.
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("bucket", String(64), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("window_start", Integer, nullable=False),
+    Column("hits", Integer, nullable=False),
+    Index("ix_rate_limits_window_start", "window_start"),
+)
+
+# Digests (dailypapers.digests, docs/digests.md). A subscription is an address with its preferences; `key` is
+# a random secret that signed links carry (never the address or the id), replaced to revoke every old link.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),  # lower-cased
+    Column("key", String(64), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),  # pending, active, unsubscribed, suppressed
+    Column("frequency", String(8), nullable=False),  # daily (weekdays) or weekly
+    Column("max_papers", Integer, nullable=False, default=5),
+    Column("categories", JSON, nullable=False),  # arXiv categories
+    Column("searches", JSON, nullable=False),  # [{"q": ..., "mode": "keyword" | "semantic"}]
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("bounces", Integer, nullable=False, default=0),  # hard bounces in a row
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("confirm_sent_at", UtcDateTime),
+    Column("confirmed_at", UtcDateTime),
+    Column("unsubscribed_at", UtcDateTime),
+    Column("last_sent_at", UtcDateTime),
+    Index("ix_subscriptions_status_frequency", "status", "frequency"),
+)
+
+# One row per scheduled digest (frequency + period): re-running the same command finds it again.
+digest_runs = Table(
+    "digest_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("frequency", String(8), nullable=False),
+    Column("period_key", String(32), nullable=False),  # 2026-11-27 or 2026-W48
+    Column("status", String(16), nullable=False),  # running, finished
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("subscribers", Integer, nullable=False, default=0),
+    Column("suppressed", Integer, nullable=False, default=0),  # suppressed addresses left out at the start
+    UniqueConstraint("frequency", "period_key", name="uq_digest_runs_frequency_period"),
+)
+
+# One row per (run, subscriber): pending -> sending -> sent | failed | empty, or retry (a 4xx) -> sending.
+digest_deliveries = Table(
+    "digest_deliveries",
+    metadata,
+    Column("run_id", Integer, ForeignKey("digest_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("subscription_id", Integer, ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime),
+    Column("claimed_by", String(255)),  # host:pid of the sender holding it
+    Column("claimed_at", UtcDateTime),
+    Column("sent_at", UtcDateTime),
+    Column("code", Integer),  # the last SMTP reply code of a failure
+    Column("error", Text),
+    Index("ix_digest_deliveries_run_id_state", "run_id", "state"),
+)
+
+# Semantic saved searches, embedded once per (model, query): a digest run scores the period's papers against
+# these without loading the embedding model.
+digest_query_vectors = Table(
+    "digest_query_vectors",
+    metadata,
+    Column("model", String(255), primary_key=True),
+    Column("query", String(255), primary_key=True),
+    Column("vector", LargeBinary, nullable=False),  # little-endian float16, L2-normalized
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Every paper a subscriber has received in a digest: none is ever sent to them twice.
+digest_received = Table(
+    "digest_received",
+    metadata,
+    Column("subscription_id", Integer, ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("run_id", Integer, nullable=False),
+)
+
+
+# Community (dailypapers.store.community): comments with one level of replies, and the moderation log.
+# Submissions are `feed_entries` rows with a `submitted_by_id`; upvotes are the `upvotes` table above.
+comments = Table(
+    "comments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    # Replies hang off a top-level comment (never off a reply): one level, as on Hugging Face.
+    Column("parent_id", Integer, ForeignKey("comments.id", ondelete="CASCADE")),
+    Column("body", Text, nullable=False),  # the Markdown as written; emptied when its author deletes it
+    Column("html", Text, nullable=False),  # rendered and sanitized once, when written
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("edited_at", UtcDateTime),
+    Column("deleted_at", UtcDateTime),  # by its author: the text is gone, the replies stay
+    Column("hidden_at", UtcDateTime),  # by a moderator: kept, shown to moderators only
+    Column("hidden_by_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Index("ix_comments_paper_id_id", "paper_id", "id"),
+    Index("ix_comments_parent_id", "parent_id"),
+    Index("ix_comments_user_id", "user_id"),
+)
+
+# Every moderation action. Plain ids, no foreign keys: the log outlives what it names.
+moderation_log = Table(
+    "moderation_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("moderator_id", Integer),
+    Column("moderator", String(64), nullable=False),  # the moderator's username at the time
+    Column("action", String(32), nullable=False),  # hide_comment, unhide_comment, remove_entry, ...
+    Column("target_type", String(16), nullable=False),  # comment, feed_entry, user
+    Column("target_id", Integer, nullable=False),
+    Column("paper_id", Integer),
+    Column("subject_user_id", Integer),  # whose comment, submission or account
+    Column("reason", Text),
+    Column("details", JSON),
+    Index("ix_moderation_log_at", "at"),
 )

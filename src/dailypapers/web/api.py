@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from dailypapers import arxiv_ids, hf_shapes, periods
+from dailypapers.web.community import upvoted_ids
 from dailypapers.web.deps import StoreDep
 from dailypapers.web.responses import JSONResponse
 
@@ -65,7 +66,10 @@ def daily_papers(
             offset=page * size,
             limit=size,
         )
-    response = JSONResponse([hf_shapes.daily_item(v) for v in views])
+    voted = upvoted_ids(request, views)
+    response = JSONResponse(
+        [hf_shapes.daily_item(v, None if voted is None else v.id in voted) for v in views]
+    )
     if len(views) == size:
         query = dict(request.query_params)
         query["p"] = str(page + 1)
@@ -110,8 +114,10 @@ def agent_harnesses() -> Response:
     summary="One paper, flat, as Hugging Face returns it, plus categories, version and links.",
     response_class=JSONResponse,
 )
-def paper_info(arxiv_id: str, store: StoreDep):
-    return JSONResponse(hf_shapes.paper_detail(_paper_or_404(store, arxiv_id)))
+def paper_info(arxiv_id: str, request: Request, store: StoreDep):
+    view = _paper_or_404(store, arxiv_id)
+    voted = upvoted_ids(request, [view])
+    return JSONResponse(hf_shapes.paper_detail(view, None if voted is None else view.id in voted))
 
 
 def paper_markdown(request: Request, arxiv_id: str, store) -> PlainTextResponse:

@@ -14,9 +14,11 @@ from dailypapers import __version__
 from dailypapers.mail import Mailer, make_mailer
 from dailypapers.search.types import SearchService
 from dailypapers.settings import Settings
+from dailypapers.store.accounts import AccountStore
 from dailypapers.store.engine import make_engine
 from dailypapers.store.papers import SqlStore
-from dailypapers.web import api, errors, feeds, pages, search, templating
+from dailypapers.web import accounts, api, auth, community, errors, feeds, pages, search, templating
+from dailypapers.web import subscriptions as digest_subscriptions
 from dailypapers.web.cache import PageCache, version_source
 
 HERE = Path(__file__).resolve().parent
@@ -92,11 +94,20 @@ def create_app(
     )
     app.state.templates = templating.make_templates(settings, HERE / "templates")
     errors.install(app)
+    # Accounts: sessions, tokens and CSRF. Installed before the page cache, so that the cache (outside it)
+    # sees the CSRF cookie a page sets and never stores that page.
+    app.state.accounts = AccountStore(store)
+    auth.install(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    # Submissions, upvotes, comments, moderation: before the routes whose `/papers/{id:path}` catch all.
+    community.install(app)
     app.include_router(search.router)  # before api.router, whose /api/papers/{id:path} would catch it
     app.include_router(search.pages_router)
     app.include_router(api.router)
     app.include_router(feeds.router)
+    app.include_router(accounts.router)
+    app.include_router(accounts.api_router)
+    digest_subscriptions.install(app)  # digests: sign-up, confirm, preferences, unsubscribe
     app.include_router(pages.router)
     app.add_middleware(PageCache, version=page_version)  # inside PathHygiene: sees folded paths
     app.add_middleware(PathHygiene)

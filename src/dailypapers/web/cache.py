@@ -1,10 +1,10 @@
 """A cache of finished feed pages, exact rather than timed: an entry lives until the database changes.
 
-The daily page and `/api/daily_papers` are read far more often than the data under them changes, and building
-one costs milliseconds of Python (queries, views, template). So anonymous GETs of those paths are answered
-from memory while the database's change counter is the one they were built under. The counter moves with
-every commit by anyone (this process, `dailypapers import` in a cron job, another web worker), so no
-entry is ever served after a change:
+The daily page, `/api/daily_papers` and a paper's comments are read far more often than the data under
+them changes, and building one costs milliseconds of Python (queries, views, template). So anonymous GETs
+of those paths are answered from memory while the database's change counter is the one they were built
+under. The counter moves with every commit by anyone (this process, `dailypapers import` in a cron job,
+another web worker), so no entry is ever served after a change:
 
 - SQLite: `PRAGMA data_version` on a connection of our own that never writes; it changes whenever any other
   connection commits (about 8 µs a request).
@@ -12,12 +12,20 @@ entry is ever served after a change:
   a new writer moves xmax, readers leave it alone (one round trip; any database of the server counts).
 
 The counter is read before the page is built: a commit landing meanwhile leaves that entry under an old
-counter, never a new one. Requests that carry a cookie or credentials, and every other path, go straight
-through (trending scores move with the clock, a paper's similar papers with the search index).
+counter, never a new one. Every other path goes straight through (trending scores move with the clock, a
+paper's similar papers with the search index).
+
+Signed-in readers see their own upvotes and a CSRF token in the page, so their pages are their own: a request
+carrying the session cookie or an `Authorization` header is cached under a hash of those headers, apart from
+the anonymous pages and within its own budget (`MAX_PERSONAL_BYTES`, so many readers cannot push the shared
+pages out). Only the holder of that cookie or token is ever answered from such an entry, and it is retired
+with every commit like the rest (a sign-out, an upvote, a suspension are commits). Requests carrying other
+cookies go straight through, as before.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sqlite3
 import threading
@@ -30,10 +38,13 @@ import anyio.to_thread
 from sqlalchemy import Engine, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CACHEABLE = re.compile(r"^/(?:index\.json)?$|^/papers/(?:date|week|month)/[^/]+$|^/api/daily_papers$")
+CACHEABLE = re.compile(
+    r"^/(?:index\.json)?$|^/papers/(?:date|week|month)/[^/]+$|^/api/daily_papers$|^/api/papers/.+/comments$"
+)
 MAX_BYTES = 32 * 1024 * 1024
+MAX_PERSONAL_BYTES = 16 * 1024 * 1024
 MAX_ENTRY_BYTES = 1024 * 1024
-PRIVATE_HEADERS = (b"cookie", b"authorization")
+SESSION_COOKIE = b"dp_session="  # web.auth.SESSION_COOKIE
 
 
 class SqliteVersion:
@@ -99,6 +110,10 @@ class PageCache:
         self.max_bytes = max_bytes
         self.entries: OrderedDict[tuple[str, bytes], tuple[Message, bytes]] = OrderedDict()
         self.size = 0
+        # Signed-in readers' pages, keyed (path, query, hash of their credentials).
+        self.personal: OrderedDict[tuple, tuple[Message, bytes]] = OrderedDict()
+        self.personal_size = 0
+        self.max_personal_bytes = min(MAX_PERSONAL_BYTES, max_bytes // 2)
         self.current: object = None
         # Pages being built, so that the requests arriving meanwhile wait for that one instead of each
         # building it again (right after a write, all 32 connections of a load test would otherwise).
@@ -107,7 +122,8 @@ class PageCache:
         self.misses = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self._cacheable(scope):
+        audience = self._audience(scope)
+        if audience is None:
             await self.app(scope, receive, send)
             return
         try:
@@ -120,14 +136,17 @@ class PageCache:
             return
         if version != self.current:
             self._clear(version)
-        key = (scope["path"], scope.get("query_string", b""))
+        key: tuple = (scope["path"], scope.get("query_string", b""))
+        if audience:
+            key = (*key, audience)
+        entries = self.personal if audience else self.entries
         building = self.building.get(key)
         if building is not None and building[0] == version:
             await building[1].wait()
-        entry = self.entries.get(key)
+        entry = entries.get(key)
         if entry is not None:
             self.hits += 1
-            self.entries.move_to_end(key)
+            entries.move_to_end(key)
             await send(dict(entry[0]))
             await send({"type": "http.response.body", "body": entry[1]})
             return
@@ -154,27 +173,49 @@ class PageCache:
                 del self.building[key]
             done.set()
 
-    def _cacheable(self, scope: Scope) -> bool:
+    def _audience(self, scope: Scope) -> bytes | None:
+        """b"" for an anonymous request, a digest of the credentials for a signed-in one, None: not cached."""
         if scope["type"] != "http" or scope["method"] != "GET" or self.version is None:
-            return False
+            return None
         if not CACHEABLE.match(scope["path"]):
-            return False
-        return not any(name in PRIVATE_HEADERS for name, _ in scope["headers"])
+            return None
+        cookie = authorization = None
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                cookie = value if cookie is None else cookie + b"; " + value
+            elif name == b"authorization":
+                authorization = value
+        if cookie is None and authorization is None:
+            return b""
+        if cookie is not None and SESSION_COOKIE not in cookie:
+            return None  # some other cookie: we cannot tell what it changes
+        return hashlib.sha256((cookie or b"") + b"\0" + (authorization or b"")).digest()
 
     def _clear(self, version: object) -> None:
         self.entries.clear()
         self.size = 0
+        self.personal.clear()
+        self.personal_size = 0
         self.current = version
 
-    def _store(self, key: tuple[str, bytes], version: object, start: Message | None, body: bytes) -> None:
+    def _store(self, key: tuple, version: object, start: Message | None, body: bytes) -> None:
         if start is None or start["status"] != 200 or version != self.current:
             return  # an error, or the database changed while this page was being built
         if any(name == b"set-cookie" for name, _ in start.get("headers", [])):
             return
-        if len(body) > MAX_ENTRY_BYTES or key in self.entries:
+        if len(key) == 3:
+            self._keep(self.personal, "personal_size", self.max_personal_bytes, key, start, body)
+        else:
+            self._keep(self.entries, "size", self.max_bytes, key, start, body)
+
+    def _keep(
+        self, entries: OrderedDict, size_name: str, budget: int, key, start: Message, body: bytes
+    ) -> None:
+        if len(body) > MAX_ENTRY_BYTES or key in entries:
             return
-        self.entries[key] = (start, body)
-        self.size += len(body)
-        while self.size > self.max_bytes and self.entries:
-            _, (_, dropped) = self.entries.popitem(last=False)
-            self.size -= len(dropped)
+        entries[key] = (start, body)
+        size = getattr(self, size_name) + len(body)
+        while size > budget and entries:
+            _, (_, dropped) = entries.popitem(last=False)
+            size -= len(dropped)
+        setattr(self, size_name, size)

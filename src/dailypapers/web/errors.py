@@ -14,9 +14,13 @@ log = logging.getLogger(__name__)
 
 MESSAGES = {
     400: "Bad request",
+    401: "Sign in needed",
+    403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
+    413: "Too large",
     414: "URI too long",
+    429: "Too many requests",
     500: "Server error",
 }
 
@@ -47,7 +51,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
         message = exc.detail if isinstance(exc.detail, str) else MESSAGES.get(exc.status_code, "Error")
-        return error_response(request, exc.status_code, message)
+        response = error_response(request, exc.status_code, message)
+        if exc.headers:  # Retry-After on a 429, WWW-Authenticate on a 401
+            response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):

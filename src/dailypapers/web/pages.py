@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from dailypapers import arxiv_ids, hf_shapes, periods
 from dailypapers import trending as trend
 from dailypapers.papers import PaperView
-from dailypapers.web import api, search
+from dailypapers.web import api, community, search
 from dailypapers.web.deps import StoreDep
 from dailypapers.web.responses import JSONResponse
 
@@ -193,7 +193,10 @@ def paper_page(value: str, request: Request, store: StoreDep):
     day: date | None = view.day
     similar = search.similar_views(request, store, view)
     context = {"paper": view, "day_url": _period_url(periods.day(day)) if day else None, "similar": similar}
-    body = hf_shapes.paper_detail(view)
+    if fmt == "html":
+        context.update(community.paper_extras(request, view))
+    voted = community.upvoted_ids(request, [view])
+    body = hf_shapes.paper_detail(view, None if voted is None else view.id in voted)
     if similar:  # only when search is up: the twin is otherwise exactly `GET /api/papers/{id}`
         body["similarPapers"] = [_card_json(v) for v in similar]
     return _render(request, fmt, "paper.html", context, body)

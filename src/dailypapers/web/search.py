@@ -25,6 +25,7 @@ from dailypapers import arxiv_ids, hf_shapes, highlight
 from dailypapers.papers import PaperView
 from dailypapers.search.types import MAX_QUERY_CHARS, MODES, Hit, InvalidQuery, SearchFilters, SearchService
 from dailypapers.store.schema import embeddings
+from dailypapers.web.community import upvoted_ids
 from dailypapers.web.deps import StoreDep
 from dailypapers.web.responses import JSONResponse
 
@@ -276,19 +277,22 @@ def api_search(
     if not query:
         # `list_papers()` without a query sends no `q`: the newest papers, like Hugging Face.
         views = store.feed(None, offset=page * size, limit=size)
-        return JSONResponse([_api_item(v, [], None) for v in views])
+        voted = upvoted_ids(request, views) or set()
+        return JSONResponse([_api_item(v, [], None, v.id in voted) for v in views])
     if page * size + size > MAX_PAGE * PAGE_SIZE:
         return JSONResponse([])
     hits = run_search(request, query, chosen, filters, page * size, size)
-    return JSONResponse([_api_item(r.view, (r.title, r.summary), r.hit) for r in results(store, hits, query)])
+    found = results(store, hits, query)
+    voted = upvoted_ids(request, [r.view for r in found]) or set()
+    return JSONResponse([_api_item(r.view, (r.title, r.summary), r.hit, r.view.id in voted) for r in found])
 
 
-def _api_item(view: PaperView, marked, hit: Hit | None) -> dict[str, Any]:
+def _api_item(view: PaperView, marked, hit: Hit | None, upvoted: bool = False) -> dict[str, Any]:
     if marked:
         title, summary = marked
     else:
         title, summary = highlight.segments(view.title, []), highlight.segments(view.abstract, [])
-    item = hf_shapes.search_item(view, title, summary)
+    item = hf_shapes.search_item(view, title, summary, upvoted)
     if hit is not None:
         item["search"] = _hit_json(hit)
     return item

@@ -1,0 +1,1 @@
+"""Community rules with no web framework and no database: submissions, comment Markdown, authorship."""
