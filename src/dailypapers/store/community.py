@@ -317,6 +317,14 @@ class CommunityStore:
             participating = bool(paper["author_participating"]) or is_author(
                 keys, added_by.username, added_by.fullname
             )
+            # A new comment is visible: one more, under the paper's row lock, instead of a recount whose
+            # cost grows with the discussion (edits, deletions and moderation recount below).
+            conn.execute(
+                papers.update()
+                .where(papers.c.id == paper["id"])
+                .values(num_comments=papers.c.num_comments + 1, author_participating=participating)
+            )
+            return
         else:
             writers = conn.execute(
                 select(users.c.username, users.c.fullname)
