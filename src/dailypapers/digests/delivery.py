@@ -29,6 +29,7 @@ from dailypapers.digests import candidates, compose, tokens
 from dailypapers.digests.subscriptions import Preferences, Subscriptions
 from dailypapers.mail import Mailer, PermanentMailError, TemporaryMailError
 from dailypapers.papers import as_utc
+from dailypapers.processes import pid_running
 from dailypapers.store.engine import _writer_lock, write_transaction
 from dailypapers.store.schema import digest_deliveries as deliveries
 from dailypapers.store.schema import digest_received as received
@@ -65,13 +66,7 @@ def _alive(worker: str | None) -> bool:
         return True  # another machine's sender: trust its lease
     if int(pid) == os.getpid():
         return False  # this process, but none of its running senders: an earlier one, or a previous life
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_running(int(pid))
 
 
 @dataclass(slots=True)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select, update
 
 from dailypapers.ingest.pages import Page, Position
+from dailypapers.processes import pid_running
 from dailypapers.store.engine import write_transaction
 from dailypapers.store.papers import UpsertCounts
 from dailypapers.store.schema import ingest_checkpoints, ingest_runs
@@ -182,10 +183,4 @@ def _alive(worker: str | None, host: str) -> bool:
     worker_host, _, pid = worker.rpartition(":")
     if worker_host != host or not pid.isdigit() or int(pid) == os.getpid():
         return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_running(int(pid))

@@ -325,14 +325,13 @@ class CommunityStore:
                 .values(num_comments=papers.c.num_comments + 1, author_participating=participating)
             )
             return
-        else:
-            writers = conn.execute(
-                select(users.c.username, users.c.fullname)
-                .distinct()
-                .select_from(comments.join(users, users.c.id == comments.c.user_id))
-                .where(comments.c.paper_id == paper["id"], _visible())
-            ).all()
-            participating = bool(keys) and any(is_author(keys, *names) for names in writers)
+        writers = conn.execute(
+            select(users.c.username, users.c.fullname)
+            .distinct()
+            .select_from(comments.join(users, users.c.id == comments.c.user_id))
+            .where(comments.c.paper_id == paper["id"], _visible())
+        ).all()
+        participating = bool(keys) and any(is_author(keys, *names) for names in writers)
         visible = (
             select(func.count())
             .select_from(comments)
