@@ -2,10 +2,13 @@
 anonymous ones, in the same run, over the whole real corpus.
 
     python benchmarks/bench_community.py [--runs 3] [--duration 10] [--postgres postgresql+psycopg://...]
+        [--workers 1] [--postgres-workers 2]
 
 For each database it migrates a fresh one, imports the corpus (in process, as `dailypapers import` does),
 makes 200 accounts with personal API tokens and browser sessions straight in the database, then runs the real
-`dailypapers serve` (one uvicorn worker) on a free loopback port. Each scenario gets a 2 s warm-up, then
+`dailypapers serve` on a free loopback port: one uvicorn worker on SQLite (its writers queue on one process's
+lock; two processes meet at SQLite's own lock, whose busy handler sleeps), and one per core on PostgreSQL, as
+the README deploys it (`--workers 2`). Each scenario gets a 2 s warm-up, then
 `wrk -t2 -c<clients> -d<duration>s --latency` with a Lua script that picks, per request, a random account
 and a random paper of the latest day:
 
@@ -88,7 +91,7 @@ def _nice() -> list[str]:
 
 
 @contextmanager
-def serving(database_url: str, workdir: Path):
+def serving(database_url: str, workdir: Path, workers: int = 1):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = workdir / f"serve-{port}.log"
@@ -100,7 +103,17 @@ def serving(database_url: str, workdir: Path):
     )
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [*_nice(), *dailypapers_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                *_nice(),
+                *dailypapers_command(),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -202,12 +215,12 @@ def scenarios(base: str, made: dict) -> tuple[str, list[tuple[str, int, str, lis
     )
 
 
-def bench_backend(label: str, database_url: str, args, workdir: Path) -> dict:
+def bench_backend(label: str, database_url: str, args, workdir: Path, workers: int) -> dict:
     print(f"{label}: importing and making {ACCOUNTS} accounts ...", file=sys.stderr, flush=True)
     made = prepare(database_url, args.corpus)
     print(f"{label}: ready ({made['import_s']:.1f} s import)", file=sys.stderr, flush=True)
     results: dict[str, list[dict]] = {}
-    with serving(database_url, workdir) as base:
+    with serving(database_url, workdir, workers) as base:
         day, plan, papers = scenarios(base, made)
         print(f"{label}: day {day}, {len(papers)} papers on it", file=sys.stderr, flush=True)
         for run in range(args.runs):
@@ -223,7 +236,7 @@ def bench_backend(label: str, database_url: str, args, workdir: Path) -> dict:
                     file=sys.stderr,
                     flush=True,
                 )
-    return {"day": day, "results": results}
+    return {"day": day, "workers": workers, "results": results}
 
 
 def table(label: str, outcome: dict) -> str:
@@ -247,7 +260,9 @@ def table(label: str, outcome: dict) -> str:
             ]
         )
     header = ["scenario", "req/s", "p50 ms", "p90 ms", "p95 ms", "p99 ms", "errors", "p95 each run", "target"]
-    return f"### {label} (day {outcome['day']})\n\n" + markdown_table(header, rows)
+    workers = outcome.get("workers", 1)
+    title = f"### {label} (day {outcome['day']}, {workers} worker{'s' if workers > 1 else ''})"
+    return title + "\n\n" + markdown_table(header, rows)
 
 
 def main() -> None:
@@ -256,6 +271,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--postgres", help="a PostgreSQL server URL; a throw-away database is made on it")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers on SQLite")
+    parser.add_argument("--postgres-workers", type=int, default=2, help="uvicorn workers on PostgreSQL")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="papers to import (default: the corpus)")
     args = parser.parse_args()
@@ -264,10 +281,12 @@ def main() -> None:
         workdir = Path(folder)
         if not args.no_sqlite:
             with fresh_sqlite() as url:
-                outcomes["SQLite"] = bench_backend("SQLite", url, args, workdir)
+                outcomes["SQLite"] = bench_backend("SQLite", url, args, workdir, args.workers)
         if args.postgres:
             with fresh_postgres(args.postgres) as url:
-                outcomes["PostgreSQL"] = bench_backend("PostgreSQL", url, args, workdir)
+                outcomes["PostgreSQL"] = bench_backend(
+                    "PostgreSQL", url, args, workdir, args.postgres_workers
+                )
     for label, outcome in outcomes.items():
         print(table(label, outcome) + "\n")
     if args.json:

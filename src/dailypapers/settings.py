@@ -69,7 +69,9 @@ class Settings(BaseSettings):
     )
     trending_limit: int = Field(50, ge=1, le=100, description="Papers on the trending page and feed.")
     sqlite_busy_timeout_ms: int = Field(10_000, ge=0, description="How long SQLite waits for a lock.")
-    db_pool_size: int = Field(8, ge=1, description="Connections per web process (PostgreSQL).")
+    db_pool_size: int = Field(
+        16, ge=1, description="Connections kept per web process (PostgreSQL); up to half again under load."
+    )
     # Ingestion (dailypapers.ingest, docs/ingestion.md).
     arxiv_api_url: str = Field(
         "https://export.arxiv.org/api/query", description="The arXiv search API (Atom) endpoint."

@@ -15,6 +15,9 @@ class Account:
     role: str  # "user" | "moderator" | "admin"
     email_verified: bool
     suspended: bool
+    # As others see the account (comments show them): carried along so a write need not look them up again.
+    fullname: str | None = None
+    avatar_url: str | None = None
 
     @property
     def is_moderator(self) -> bool:

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, or_, select, update
+from sqlalchemy import Engine, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dailypapers.accounts.credentials import API_TOKEN_PREFIX, new_token, token_hash
 from dailypapers.accounts.model import ROLES, Account
 from dailypapers.papers import PaperView, as_utc
-from dailypapers.store.engine import write_transaction
+from dailypapers.store.engine import read_connection, write_transaction
 from dailypapers.store.papers import SqlStore
 from dailypapers.store.schema import (
     account_tokens,
@@ -88,6 +88,27 @@ _ACCOUNT_COLUMNS = (
     users.c.role,
     users.c.email_verified_at,
     users.c.suspended_at,
+    users.c.fullname,
+    users.c.avatar_url,
+)
+
+
+# The lookups behind every signed-in request, built once (building and hashing a statement per request cost
+# about as much as running it).
+_SESSION_LOOKUP = (
+    select(*_ACCOUNT_COLUMNS, sessions.c.csrf_token, sessions.c.expires_at)
+    .select_from(sessions.join(users, users.c.id == sessions.c.user_id))
+    .where(sessions.c.id_hash == bindparam("digest"))
+)
+_TOKEN_LOOKUP = (
+    select(
+        *_ACCOUNT_COLUMNS,
+        api_tokens.c.id.label("token_id"),
+        api_tokens.c.last_used_at,
+        api_tokens.c.expires_at,
+    )
+    .select_from(api_tokens.join(users, users.c.id == api_tokens.c.user_id))
+    .where(api_tokens.c.token_hash == bindparam("digest"))
 )
 
 
@@ -99,6 +120,8 @@ def _account(row) -> Account:
         role=row.role or "user",
         email_verified=row.email_verified_at is not None,
         suspended=row.suspended_at is not None,
+        fullname=row.fullname,
+        avatar_url=row.avatar_url,
     )
 
 
@@ -275,12 +298,8 @@ class AccountStore:
 
     def session(self, raw: str) -> tuple[Account, str] | None:
         """The account and CSRF token of a live session, or None."""
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(*_ACCOUNT_COLUMNS, sessions.c.csrf_token, sessions.c.expires_at)
-                .select_from(sessions.join(users, users.c.id == sessions.c.user_id))
-                .where(sessions.c.id_hash == token_hash(raw))
-            ).first()
+        with read_connection(self.engine) as conn:
+            row = conn.execute(_SESSION_LOOKUP, {"digest": token_hash(raw)}).first()
         if row is None or as_utc(row.expires_at) <= _now():
             return None
         return _account(row), row.csrf_token
@@ -345,17 +364,8 @@ class AccountStore:
         if not raw.startswith(API_TOKEN_PREFIX) or len(raw) > 100:
             return None
         digest = token_hash(raw)
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(
-                    *_ACCOUNT_COLUMNS,
-                    api_tokens.c.id.label("token_id"),
-                    api_tokens.c.last_used_at,
-                    api_tokens.c.expires_at,
-                )
-                .select_from(api_tokens.join(users, users.c.id == api_tokens.c.user_id))
-                .where(api_tokens.c.token_hash == digest)
-            ).first()
+        with read_connection(self.engine) as conn:
+            row = conn.execute(_TOKEN_LOOKUP, {"digest": digest}).first()
         now = _now()
         if row is None or as_utc(row.expires_at) <= now:
             return None

@@ -1,7 +1,7 @@
 """Submissions, upvotes, comments and moderation on SQLAlchemy Core: one implementation for both databases.
 
 Counts are kept exact by recounting inside the transaction that changes them, after taking the paper's row
-lock: on PostgreSQL (READ COMMITTED) `SELECT ... FOR UPDATE` makes writers of one paper queue, and each
+lock: on PostgreSQL (READ COMMITTED) `SELECT ... FOR NO KEY UPDATE` makes writers of one paper queue, and each
 recount then sees every change committed before it; on SQLite `write_transaction` begins IMMEDIATE, so
 writers queue on the database lock and the recount sees everything. `papers.upvotes` is always
 `imported_upvotes + rows in upvotes`; `papers.num_comments` the comments neither deleted nor hidden.
@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, bindparam, exists, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from dailypapers import trending
 from dailypapers.community import markdown
@@ -31,6 +32,65 @@ from dailypapers.store.papers import SqlStore
 from dailypapers.store.schema import comments, feed_entries, moderation_log, papers, upvotes, users
 
 MAX_PAGE_SIZE = 100
+
+
+# The statements of the busiest writes (an upvote, a comment), built once: each write is a handful of indexed
+# statements, and building and hashing them anew on every request cost about as much as running them.
+# FOR NO KEY UPDATE (PostgreSQL; SQLite has no row locks) queues a paper's writers without blocking the
+# key-share locks that the foreign keys of upvotes and comments take on it.
+_UPVOTE_LOCK = {
+    column: select(papers.c.id, papers.c.upvotes, papers.c.trend_key)
+    .where(papers.c[column] == bindparam("paper"))
+    .with_for_update(key_share=True)
+    for column in ("id", "arxiv_id")
+}
+_PAPER_LOCK = {
+    column: select(papers.c.id, papers.c.arxiv_id, papers.c.authors, papers.c.author_participating)
+    .where(papers.c[column] == bindparam("paper"))
+    .with_for_update(key_share=True)
+    for column in ("id", "arxiv_id")
+}
+_COMMENT_PARENT = select(
+    comments.c.paper_id, comments.c.parent_id, comments.c.deleted_at, comments.c.hidden_at
+).where(comments.c.id == bindparam("id"))
+_COMMENT_INSERT = comments.insert().returning(comments.c.id, comments.c.html)
+_COMMENT_WRITER = select(users.c.username, users.c.fullname, users.c.avatar_url, users.c.type).where(
+    users.c.id == bindparam("id")
+)
+_COMMENT_COUNTED = (
+    papers.update()
+    .where(papers.c.id == bindparam("paper_id"))
+    .values(num_comments=papers.c.num_comments + 1, author_participating=bindparam("participating"))
+)
+_UPVOTE_DELETE = (
+    upvotes.delete()
+    .where(upvotes.c.user_id == bindparam("user_id"), upvotes.c.paper_id == bindparam("paper_id"))
+    .returning(upvotes.c.created_at)
+)
+_UPVOTE_RECOUNT = (
+    papers.update()
+    .where(papers.c.id == bindparam("paper_id"))
+    .values(
+        upvotes=papers.c.imported_upvotes
+        + select(func.count())
+        .select_from(upvotes)
+        .where(upvotes.c.paper_id == bindparam("paper_id"))
+        .scalar_subquery(),
+        trend_key=bindparam("key"),
+    )
+    .returning(papers.c.upvotes)
+)
+_UPVOTE_INSERTS: dict[str, Any] = {}
+
+
+def _upvote_insert(dialect: str):
+    statement = _UPVOTE_INSERTS.get(dialect)
+    if statement is None:
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(upvotes)
+        statement = _UPVOTE_INSERTS[dialect] = insert.on_conflict_do_nothing(
+            index_elements=["user_id", "paper_id"]
+        ).returning(upvotes.c.created_at)
+    return statement
 
 
 class NotFound(LookupError):
@@ -52,6 +112,7 @@ class Actor:
     id: int
     username: str
     role: str = "user"
+    profile: UserView | None = None  # how comments show them, when the caller already knows it
 
     @property
     def is_moderator(self) -> bool:
@@ -119,11 +180,10 @@ class CommunityStore:
 
     # -- shared -------------------------------------------------------------------------------------
 
-    def _lock_paper(self, conn, paper_id: int) -> dict[str, Any]:
+    def _lock_paper(self, conn, paper: int | str) -> dict[str, Any]:
+        """Lock the paper's row (by id, or by arXiv id) and return what the comment writers need of it."""
         row = conn.execute(
-            select(papers.c.id, papers.c.arxiv_id, papers.c.authors, papers.c.author_participating)
-            .where(papers.c.id == paper_id)
-            .with_for_update()
+            _PAPER_LOCK["id" if isinstance(paper, int) else "arxiv_id"], {"paper": paper}
         ).first()
         if row is None:
             raise NotFound("Paper not found")
@@ -231,45 +291,29 @@ class CommunityStore:
         inverse when that stays well-conditioned, else a recount from every vote: see dailypapers.trending).
         """
         now = now or _now()
-        where = papers.c.id == paper if isinstance(paper, int) else papers.c.arxiv_id == paper
+        by = "id" if isinstance(paper, int) else "arxiv_id"
         with write_transaction(self.engine) as conn:
             if first is not None:
                 first(conn)  # the rate limit's counter: one transaction, not two
-            row = conn.execute(
-                select(papers.c.id, papers.c.upvotes, papers.c.trend_key).where(where).with_for_update()
-            ).first()
+            row = conn.execute(_UPVOTE_LOCK[by], {"paper": paper}).first()
             if row is None:
                 raise NotFound("Paper not found")
             paper_id, key = row.id, row.trend_key
+            vote = {"user_id": actor.id, "paper_id": paper_id}
             if on:
-                statement = (
-                    self.store._insert(upvotes)
-                    .on_conflict_do_nothing(index_elements=["user_id", "paper_id"])
-                    .returning(upvotes.c.created_at)
-                )
                 changed = conn.execute(
-                    statement, {"user_id": actor.id, "paper_id": paper_id, "created_at": now}
+                    _upvote_insert(self.store.dialect), {**vote, "created_at": now}
                 ).first()
                 if changed is not None:
                     key = trending.add_votes(key, 1, now, self.store.half_life)
             else:
-                changed = conn.execute(
-                    upvotes.delete()
-                    .where(upvotes.c.user_id == actor.id, upvotes.c.paper_id == paper_id)
-                    .returning(upvotes.c.created_at)
-                ).first()
+                changed = conn.execute(_UPVOTE_DELETE, vote).first()
                 if changed is not None:
                     key = trending.remove_vote(key, as_utc(changed.created_at), self.store.half_life)
             if changed is None:
                 return UpvoteState(paper_id, row.upvotes, on)
             if on or key is not None:
-                recount = select(func.count()).select_from(upvotes).where(upvotes.c.paper_id == paper_id)
-                count = conn.execute(
-                    papers.update()
-                    .where(papers.c.id == paper_id)
-                    .values(upvotes=papers.c.imported_upvotes + recount.scalar_subquery(), trend_key=key)
-                    .returning(papers.c.upvotes)
-                ).scalar_one()
+                count = conn.execute(_UPVOTE_RECOUNT, {"paper_id": paper_id, "key": key}).scalar_one()
             else:  # the sum would lose its precision: recount it from every vote
                 self.store._refresh_votes(conn, {paper_id})
                 count = conn.execute(select(papers.c.upvotes).where(papers.c.id == paper_id)).scalar_one()
@@ -307,24 +351,10 @@ class CommunityStore:
 
     # -- comments -----------------------------------------------------------------------------------
 
-    def _refresh_comments(self, conn, paper: dict[str, Any], *, added_by: Any = None) -> None:
-        """Recount the paper's visible comments, and whether one of its authors is among their writers.
-
-        After a new comment (`added_by`: its writer's users row) only that writer can change the answer
-        from no to yes; after an edit, a deletion or a moderation, the distinct writers are checked again."""
+    def _refresh_comments(self, conn, paper: dict[str, Any]) -> None:
+        """Recount the paper's visible comments, and whether one of its authors is among their writers (after
+        an edit, a deletion or a moderation; a new comment counts itself in: see add_comment)."""
         keys = author_keys(list(paper["authors"] or []))
-        if added_by is not None:
-            participating = bool(paper["author_participating"]) or is_author(
-                keys, added_by.username, added_by.fullname
-            )
-            # A new comment is visible: one more, under the paper's row lock, instead of a recount whose
-            # cost grows with the discussion (edits, deletions and moderation recount below).
-            conn.execute(
-                papers.update()
-                .where(papers.c.id == paper["id"])
-                .values(num_comments=papers.c.num_comments + 1, author_participating=participating)
-            )
-            return
         writers = conn.execute(
             select(users.c.username, users.c.fullname)
             .distinct()
@@ -347,14 +377,15 @@ class CommunityStore:
     def add_comment(
         self,
         actor: Actor,
-        paper_id: int,
+        paper: int | str,
         body: str,
         *,
         parent_id: int | None = None,
         now: datetime | None = None,
         first: Callable[[Any], None] | None = None,
     ) -> CommentView:
-        """A new comment, or a reply: a reply to a reply joins the thread of its top-level comment.
+        """A new comment on the paper (by id, or by arXiv id), or a reply: a reply to a reply joins the thread
+        of its top-level comment.
 
         `first(conn)` runs first in the write transaction (the rate limit's counter)."""
         body = clean_body(body)
@@ -363,37 +394,26 @@ class CommunityStore:
         with write_transaction(self.engine) as conn:
             if first is not None:
                 first(conn)
-            paper = self._lock_paper(conn, paper_id)
+            paper = self._lock_paper(conn, paper)
+            paper_id = paper["id"]
             if parent_id is not None:
-                parent = conn.execute(
-                    select(
-                        comments.c.paper_id, comments.c.parent_id, comments.c.deleted_at, comments.c.hidden_at
-                    ).where(comments.c.id == parent_id)
-                ).first()
+                parent = conn.execute(_COMMENT_PARENT, {"id": parent_id}).first()
                 if parent is None or parent.paper_id != paper_id:
                     raise NotFound("The comment you reply to is not on this paper")
                 if parent.deleted_at is not None or parent.hidden_at is not None:
                     raise Conflict("The comment you reply to was removed")
                 parent_id = parent.parent_id or parent_id
-            inserted = conn.execute(
-                comments.insert()
-                .values(
-                    paper_id=paper_id,
-                    user_id=actor.id,
-                    parent_id=parent_id,
-                    body=body,
-                    html=html,
-                    created_at=now,
-                )
-                .returning(comments.c.id, comments.c.html)
-            ).one()
-            writer = conn.execute(
-                select(users.c.username, users.c.fullname, users.c.avatar_url, users.c.type).where(
-                    users.c.id == actor.id
-                )
-            ).one()
-            self._refresh_comments(conn, paper, added_by=writer)
-        keys = author_keys(list(paper["authors"] or []))
+            row = {"paper_id": paper_id, "user_id": actor.id, "parent_id": parent_id, "body": body}
+            inserted = conn.execute(_COMMENT_INSERT, {**row, "html": html, "created_at": now}).one()
+            writer = actor.profile or conn.execute(_COMMENT_WRITER, {"id": actor.id}).one()
+            by_author = is_author(author_keys(list(paper["authors"] or [])), writer.username, writer.fullname)
+            # A new comment is visible: one more, under the paper's row lock, instead of a recount whose cost
+            # grows with the discussion (edits, deletions and moderation recount: _refresh_comments); and only
+            # its writer can turn "an author takes part" from no to yes.
+            conn.execute(
+                _COMMENT_COUNTED,
+                {"paper_id": paper_id, "participating": bool(paper["author_participating"]) or by_author},
+            )
         return CommentView(
             id=inserted.id,
             paper_id=paper_id,
@@ -407,7 +427,7 @@ class CommunityStore:
             edited_at=None,
             deleted=False,
             hidden=False,
-            is_paper_author=is_author(keys, writer.username, writer.fullname),
+            is_paper_author=by_author,
         )
 
     def edit_comment(

@@ -38,6 +38,8 @@ import anyio.to_thread
 from sqlalchemy import Engine, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dailypapers.store.engine import read_connection
+
 CACHEABLE = re.compile(
     r"^/(?:index\.json)?$|^/papers/(?:date|week|month)/[^/]+$|^/api/daily_papers$|^/api/papers/.+/comments$"
 )
@@ -80,7 +82,7 @@ class PostgresVersion:
         self.engine = engine
 
     def __call__(self) -> str:
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             return conn.execute(text("SELECT pg_current_snapshot()::text")).scalar_one()
 
     def close(self) -> None:

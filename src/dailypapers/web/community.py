@@ -25,7 +25,7 @@ from dailypapers.community.submission import (
     clean_comment,
     parse_target,
 )
-from dailypapers.papers import PaperView
+from dailypapers.papers import PaperView, UserView
 from dailypapers.store.community import (
     Actor,
     CommentsPage,
@@ -68,7 +68,8 @@ def actor(account) -> Actor:
     """The store's view of the account; only a confirmed address may write (submit, upvote, comment)."""
     if not account.email_verified:
         raise HTTPException(403, "Confirm your e-mail address first: follow the link we sent (see Settings).")
-    return Actor(account.id, account.username, account.role)
+    profile = UserView(account.id, account.username, account.fullname, account.avatar_url)
+    return Actor(account.id, account.username, account.role, profile)
 
 
 def rules_of(request: Request) -> SubmissionRules:
@@ -79,11 +80,16 @@ def rules_of(request: Request) -> SubmissionRules:
     )
 
 
-def _paper(store, value: str) -> PaperView:
+def _arxiv_id(value: str) -> str:
+    """The arXiv id named in a path, normalized; 404 when it is none."""
     try:
-        arxiv_id = arxiv_ids.normalize(value)
+        return arxiv_ids.normalize(value)
     except arxiv_ids.InvalidArxivId:
         raise HTTPException(404, "Paper not found") from None
+
+
+def _paper(store, value: str) -> PaperView:
+    arxiv_id = _arxiv_id(value)
     view = store.get(arxiv_id)
     if view is None:
         raise HTTPException(404, "Paper not found")
@@ -92,10 +98,7 @@ def _paper(store, value: str) -> PaperView:
 
 def _paper_id(request: Request, value: str) -> tuple[int, str]:
     """(internal id, arXiv id) of a paper named in a path; 404 if it is not here. One indexed lookup."""
-    try:
-        arxiv_id = arxiv_ids.normalize(value)
-    except arxiv_ids.InvalidArxivId:
-        raise HTTPException(404, "Paper not found") from None
+    arxiv_id = _arxiv_id(value)
     paper_id = request.app.state.community.paper_id(arxiv_id)
     if paper_id is None:
         raise HTTPException(404, "Paper not found")
@@ -272,10 +275,7 @@ def submit_post(
 
 def _set_upvote(request: Request, account, value: str, on: bool) -> dict:
     community: CommunityStore = request.app.state.community
-    try:
-        arxiv_id = arxiv_ids.normalize(value)
-    except arxiv_ids.InvalidArxivId:
-        raise HTTPException(404, "Paper not found") from None
+    arxiv_id = _arxiv_id(value)
     who = actor(account)
     try:
         state = community.set_upvote(
@@ -396,12 +396,13 @@ class CommentIn(BaseModel):
 
 
 def _add_comment(request: Request, account, arxiv_id: str, body: str | None, parent_id: int | None):
-    paper_id, _ = _paper_id(request, arxiv_id)
+    arxiv_id = _arxiv_id(arxiv_id)
     who = actor(account)
     first = setting_in(request, "comment", str(account.id), "comment")
     try:
+        # By arXiv id: the store finds the paper as it locks it, one statement instead of two.
         return request.app.state.community.add_comment(
-            who, paper_id, body or "", parent_id=parent_id, first=first
+            who, arxiv_id, body or "", parent_id=parent_id, first=first
         )
     except (NotFound, Forbidden, Conflict) as exc:
         raise _http(exc) from None

@@ -13,7 +13,7 @@ import random
 import time
 
 from fastapi import HTTPException, Request
-from sqlalchemy import Engine, case, delete
+from sqlalchemy import Engine, bindparam, case, delete
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dailypapers.store.engine import write_transaction
@@ -24,26 +24,45 @@ SWEEP_AFTER_SECONDS = 2 * 86_400
 SWEEP_CHANCE = 0.01
 
 
+def _upsert(dialect: str):
+    """The counting upsert for a dialect, built once: it runs on every rate-limited write, and building and
+    hashing a fresh statement (with its `excluded` alias) each time cost more than running it."""
+    statement = _UPSERTS.get(dialect)
+    if statement is None:
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(rate_limits)
+        same_window = rate_limits.c.window_start == insert.excluded.window_start
+        statement = (
+            insert.values(
+                bucket=bindparam("bucket"), key=bindparam("key"), window_start=bindparam("window"), hits=1
+            )
+            .on_conflict_do_update(
+                index_elements=["bucket", "key"],
+                set_={
+                    "hits": case((same_window, rate_limits.c.hits + 1), else_=1),
+                    "window_start": insert.excluded.window_start,
+                },
+            )
+            .returning(rate_limits.c.hits)
+        )
+        _UPSERTS[dialect] = statement
+    return statement
+
+
+_UPSERTS: dict = {}
+_SWEEP = delete(rate_limits).where(rate_limits.c.window_start < bindparam("before"))
+
+
 def count_hit(conn, bucket: str, key: str, per_seconds: int, now: float | None = None) -> tuple[int, int]:
     """`hit` inside the caller's write transaction: a write that is itself rate limited (an upvote, a
     comment) counts its hit in its own transaction instead of paying for a second one."""
     now = time.time() if now is None else now
     window = int(now) - int(now) % per_seconds
     digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(rate_limits)
-    same_window = rate_limits.c.window_start == insert.excluded.window_start
-    statement = insert.values(bucket=bucket[:64], key=digest, window_start=window, hits=1)
-    statement = statement.on_conflict_do_update(
-        index_elements=["bucket", "key"],
-        set_={
-            "hits": case((same_window, rate_limits.c.hits + 1), else_=1),
-            "window_start": insert.excluded.window_start,
-        },
-    ).returning(rate_limits.c.hits)
-    hits = conn.execute(statement).scalar_one()
+    values = {"bucket": bucket[:64], "key": digest, "window": window}
+    hits = conn.execute(_upsert(conn.dialect.name), values).scalar_one()
     if random.random() < SWEEP_CHANCE:
         # Now and then, forget counters nobody has hit lately: the table stays as small as the traffic.
-        conn.execute(delete(rate_limits).where(rate_limits.c.window_start < now - SWEEP_AFTER_SECONDS))
+        conn.execute(_SWEEP, {"before": now - SWEEP_AFTER_SECONDS})
     return hits, max(1, window + per_seconds - int(now))
 
 
