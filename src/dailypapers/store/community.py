@@ -36,8 +36,8 @@ MAX_PAGE_SIZE = 100
 
 # The statements of the busiest writes (an upvote, a comment), built once: each write is a handful of indexed
 # statements, and building and hashing them anew on every request cost about as much as running them.
-# FOR NO KEY UPDATE (PostgreSQL; SQLite has no row locks) queues a paper's writers without blocking the
-# key-share locks that the foreign keys of upvotes and comments take on it.
+# FOR NO KEY UPDATE (PostgreSQL; SQLite has no row locks) queues a paper's writers, who change no key of it,
+# without blocking inserts elsewhere that merely point at the paper (their foreign keys take key-share locks).
 _UPVOTE_LOCK = {
     column: select(papers.c.id, papers.c.upvotes, papers.c.trend_key)
     .where(papers.c[column] == bindparam("paper"))
@@ -112,7 +112,8 @@ class Actor:
     id: int
     username: str
     role: str = "user"
-    profile: UserView | None = None  # how comments show them, when the caller already knows it
+    # How comments show them, when the caller already knows it (not part of the actor's identity).
+    profile: UserView | None = field(default=None, compare=False, hash=False)
 
     @property
     def is_moderator(self) -> bool:

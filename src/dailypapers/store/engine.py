@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, InvalidatePoolError, OperationalError
 
 from dailypapers.settings import Settings
 
@@ -48,7 +49,11 @@ def make_engine(settings: Settings) -> Engine:
             # Straight to the driver: this runs on every transaction, and exec_driver_sql's trip through
             # SQLAlchemy's execution machinery cost more than the BEGIN itself.
             begin = "BEGIN IMMEDIATE" if conn.info.pop("write", False) else "BEGIN"
-            conn.connection.driver_connection.execute(begin)
+            try:
+                conn.connection.driver_connection.execute(begin)
+            except sqlite3.Error as exc:
+                # What exec_driver_sql would have raised ("database is locked" after the busy timeout).
+                raise OperationalError(begin, None, exc) from exc
 
         return engine
     if url.get_backend_name() == "postgresql":
@@ -69,8 +74,10 @@ def _ping_when_idle(engine: Engine) -> None:
     """SQLAlchemy's pool_pre_ping, but only for connections that sat idle: pre_ping pings on every checkout,
     and under load (two checkouts per API write) those round trips were a fifth of an upvote's database time.
     A connection returned a moment ago has just proved itself; one that sat idle (through a server restart,
-    say) is pinged with the dialect's own ping, and a failed ping makes the pool connect afresh (SQLAlchemy's
-    documented checkout-event recipe: raising DisconnectionError retries with a new connection)."""
+    say) is pinged with the dialect's own ping. A ping that finds the server gone empties the whole pool, as
+    pool_pre_ping does (InvalidatePoolError; the pool then connects afresh, SQLAlchemy's documented
+    checkout-event recipe). The price: right after a restart, connections returned within the last second are
+    handed out unpinged, and the first statement on one of them fails (and empties the pool in turn)."""
 
     @event.listens_for(engine, "connect")
     @event.listens_for(engine, "checkin")
@@ -84,6 +91,8 @@ def _ping_when_idle(engine: Engine) -> None:
         try:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as exc:
+            if engine.dialect.is_disconnect(exc, dbapi_connection, None):
+                raise InvalidatePoolError(f"the database server went away: {exc}") from exc
             raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
 
 
