@@ -23,14 +23,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, Integer, and_, bindparam, func, insert, literal, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dailypapers.digests import candidates, compose, tokens
 from dailypapers.digests.subscriptions import Preferences, Subscriptions
 from dailypapers.mail import Mailer, PermanentMailError, TemporaryMailError
 from dailypapers.papers import as_utc
 from dailypapers.processes import pid_running
-from dailypapers.store.engine import _writer_lock, write_transaction
+from dailypapers.store.engine import _writer_lock, conflict_insert, write_transaction
 from dailypapers.store.schema import digest_deliveries as deliveries
 from dailypapers.store.schema import digest_received as received
 from dailypapers.store.schema import digest_runs as runs
@@ -156,7 +155,7 @@ class RunStore:
             self._writer = None
 
     def _insert(self, table):
-        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+        return conflict_insert(self.dialect, table)
 
     def start(self, period: compose.Period) -> tuple[int, str, bool]:
         """(run id, status, created): the run of this period, made with all its deliveries if new."""

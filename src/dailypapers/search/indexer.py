@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import Engine, and_, delete, exists, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dailypapers.papers import as_utc
 from dailypapers.search import state
@@ -26,7 +25,7 @@ from dailypapers.search.keyword import KeywordDoc, KeywordIndex, KeywordState
 from dailypapers.search.types import Embedder
 from dailypapers.search.vectors import VectorIndex, to_blob
 from dailypapers.settings import DEFAULT_EMBEDDING_MODEL, Settings
-from dailypapers.store.engine import write_transaction
+from dailypapers.store.engine import conflict_insert, write_transaction
 from dailypapers.store.schema import embeddings, feed_entries, papers
 
 log = logging.getLogger(__name__)
@@ -266,9 +265,7 @@ class Indexer:
         ]
         if not rows:
             return
-        insert = (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)(
-            embeddings
-        )
+        insert = conflict_insert(self.engine.dialect.name, embeddings)
         with self._write() as conn:
             conn.execute(insert.on_conflict_do_nothing(index_elements=["model", "paper_id"]), rows)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from dailypapers.store.engine import conflict_insert
 from dailypapers.store.schema import search_state
 
 ACTIVE_MODEL = "active_model"
@@ -19,7 +19,7 @@ def get(engine: Engine, key: str) -> str | None:
 
 
 def put(engine: Engine, key: str, value: str) -> None:
-    insert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(search_state)
+    insert = conflict_insert(engine.dialect.name, search_state)
     statement = insert.values(key=key, value=value).on_conflict_do_update(
         index_elements=["key"], set_={"value": value}
     )
@@ -35,7 +35,7 @@ def index_id(engine: Engine) -> str:
     current = get(engine, INDEX_ID)
     if current:
         return current
-    insert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(search_state)
+    insert = conflict_insert(engine.dialect.name, search_state)
     with engine.connect() as conn:
         conn.info["write"] = True
         with conn.begin():

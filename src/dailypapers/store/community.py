@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dailypapers import trending
 from dailypapers.community import markdown
@@ -27,29 +26,28 @@ from dailypapers.community.submission import (
     is_author,
 )
 from dailypapers.papers import UserView, as_utc
-from dailypapers.store.engine import write_transaction
+from dailypapers.store.engine import DIALECTS, conflict_insert, write_transaction
 from dailypapers.store.papers import SqlStore
 from dailypapers.store.schema import comments, feed_entries, moderation_log, papers, upvotes, users
 
 MAX_PAGE_SIZE = 100
 
 
+def _locking(*columns):
+    """SELECT these columns of a paper, named by id or by arXiv id (the key: "id", "arxiv_id"), taking its
+    row lock."""
+    return {
+        by: select(*columns).where(papers.c[by] == bindparam("paper")).with_for_update(key_share=True)
+        for by in ("id", "arxiv_id")
+    }
+
+
 # The statements of the busiest writes (an upvote, a comment), built once: each write is a handful of indexed
 # statements, and building and hashing them anew on every request cost about as much as running them.
 # FOR NO KEY UPDATE (PostgreSQL; SQLite has no row locks) queues a paper's writers, who change no key of it,
 # without blocking inserts elsewhere that merely point at the paper (their foreign keys take key-share locks).
-_UPVOTE_LOCK = {
-    column: select(papers.c.id, papers.c.upvotes, papers.c.trend_key)
-    .where(papers.c[column] == bindparam("paper"))
-    .with_for_update(key_share=True)
-    for column in ("id", "arxiv_id")
-}
-_PAPER_LOCK = {
-    column: select(papers.c.id, papers.c.arxiv_id, papers.c.authors, papers.c.author_participating)
-    .where(papers.c[column] == bindparam("paper"))
-    .with_for_update(key_share=True)
-    for column in ("id", "arxiv_id")
-}
+_UPVOTE_LOCK = _locking(papers.c.id, papers.c.upvotes, papers.c.trend_key)
+_PAPER_LOCK = _locking(papers.c.id, papers.c.arxiv_id, papers.c.authors, papers.c.author_participating)
 _COMMENT_PARENT = select(
     comments.c.paper_id, comments.c.parent_id, comments.c.deleted_at, comments.c.hidden_at
 ).where(comments.c.id == bindparam("id"))
@@ -80,17 +78,12 @@ _UPVOTE_RECOUNT = (
     )
     .returning(papers.c.upvotes)
 )
-_UPVOTE_INSERTS: dict[str, Any] = {}
-
-
-def _upvote_insert(dialect: str):
-    statement = _UPVOTE_INSERTS.get(dialect)
-    if statement is None:
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(upvotes)
-        statement = _UPVOTE_INSERTS[dialect] = insert.on_conflict_do_nothing(
-            index_elements=["user_id", "paper_id"]
-        ).returning(upvotes.c.created_at)
-    return statement
+_UPVOTE_INSERT = {
+    dialect: conflict_insert(dialect, upvotes)
+    .on_conflict_do_nothing(index_elements=["user_id", "paper_id"])
+    .returning(upvotes.c.created_at)
+    for dialect in DIALECTS
+}
 
 
 class NotFound(LookupError):
@@ -303,7 +296,7 @@ class CommunityStore:
             vote = {"user_id": actor.id, "paper_id": paper_id}
             if on:
                 changed = conn.execute(
-                    _upvote_insert(self.store.dialect), {**vote, "created_at": now}
+                    _UPVOTE_INSERT[self.store.dialect], {**vote, "created_at": now}
                 ).first()
                 if changed is not None:
                     key = trending.add_votes(key, 1, now, self.store.half_life)

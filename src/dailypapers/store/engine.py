@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError, InvalidatePoolError, OperationalError
 
@@ -144,6 +145,16 @@ def read_connection(engine: Engine) -> Connection:
     if engine.dialect.name == "postgresql":
         conn.execution_options(isolation_level="AUTOCOMMIT")
     return conn
+
+
+# The databases make_engine serves, by SQLAlchemy dialect name.
+DIALECTS = ("sqlite", "postgresql")
+
+
+def conflict_insert(dialect: str, table: Table):
+    """An INSERT into `table` that takes ON CONFLICT clauses: SQLAlchemy has one construct per dialect, and
+    the two spell the clauses alike."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def alembic_config(settings: Settings):

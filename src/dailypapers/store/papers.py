@@ -9,13 +9,12 @@ from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 
 from sqlalchemy import Engine, and_, bindparam, exists, func, or_, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dailypapers import trending
 from dailypapers.papers import PaperView, UserView, as_utc
 from dailypapers.periods import Period
 from dailypapers.records import PaperRecord, Submitter
-from dailypapers.store.engine import write_transaction
+from dailypapers.store.engine import conflict_insert, write_transaction
 from dailypapers.store.merge import merge_all, record_to_row, text
 from dailypapers.store.schema import feed_entries, paper_versions, papers, upvotes, users
 
@@ -62,7 +61,7 @@ class SqlStore:
     # -- writes -------------------------------------------------------------------------------------
 
     def _insert(self, table):
-        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+        return conflict_insert(self.dialect, table)
 
     def _write(self):
         return write_transaction(self.engine)

@@ -14,9 +14,8 @@ import time
 
 from fastapi import HTTPException, Request
 from sqlalchemy import Engine, bindparam, case, delete
-from sqlalchemy.dialects import postgresql, sqlite
 
-from dailypapers.store.engine import write_transaction
+from dailypapers.store.engine import DIALECTS, conflict_insert, write_transaction
 from dailypapers.store.schema import rate_limits
 
 # Rows older than this are swept now and then; no limit should have a longer window.
@@ -24,31 +23,28 @@ SWEEP_AFTER_SECONDS = 2 * 86_400
 SWEEP_CHANCE = 0.01
 
 
-def _upsert(dialect: str):
-    """The counting upsert for a dialect, built once: it runs on every rate-limited write, and building and
-    hashing a fresh statement (with its `excluded` alias) each time cost more than running it."""
-    statement = _UPSERTS.get(dialect)
-    if statement is None:
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(rate_limits)
-        same_window = rate_limits.c.window_start == insert.excluded.window_start
-        statement = (
-            insert.values(
-                bucket=bindparam("bucket"), key=bindparam("key"), window_start=bindparam("window"), hits=1
-            )
-            .on_conflict_do_update(
-                index_elements=["bucket", "key"],
-                set_={
-                    "hits": case((same_window, rate_limits.c.hits + 1), else_=1),
-                    "window_start": insert.excluded.window_start,
-                },
-            )
-            .returning(rate_limits.c.hits)
+def _counting_upsert(dialect: str):
+    """The counting upsert for a dialect: one statement counts the hit and says how many there were."""
+    insert = conflict_insert(dialect, rate_limits)
+    same_window = rate_limits.c.window_start == insert.excluded.window_start
+    return (
+        insert.values(
+            bucket=bindparam("bucket"), key=bindparam("key"), window_start=bindparam("window"), hits=1
         )
-        _UPSERTS[dialect] = statement
-    return statement
+        .on_conflict_do_update(
+            index_elements=["bucket", "key"],
+            set_={
+                "hits": case((same_window, rate_limits.c.hits + 1), else_=1),
+                "window_start": insert.excluded.window_start,
+            },
+        )
+        .returning(rate_limits.c.hits)
+    )
 
 
-_UPSERTS: dict = {}
+# Built once: it runs on every rate-limited write, and building and hashing a fresh statement (with its
+# `excluded` alias) each time cost more than running it.
+_UPSERTS = {dialect: _counting_upsert(dialect) for dialect in DIALECTS}
 _SWEEP = delete(rate_limits).where(rate_limits.c.window_start < bindparam("before"))
 
 
@@ -59,7 +55,7 @@ def count_hit(conn, bucket: str, key: str, per_seconds: int, now: float | None =
     window = int(now) - int(now) % per_seconds
     digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
     values = {"bucket": bucket[:64], "key": digest, "window": window}
-    hits = conn.execute(_upsert(conn.dialect.name), values).scalar_one()
+    hits = conn.execute(_UPSERTS[conn.dialect.name], values).scalar_one()
     if random.random() < SWEEP_CHANCE:
         # Now and then, forget counters nobody has hit lately: the table stays as small as the traffic.
         conn.execute(_SWEEP, {"before": now - SWEEP_AFTER_SECONDS})
