@@ -7,6 +7,7 @@ post the real forms with their CSRF token; API clients send a real personal toke
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -255,19 +256,36 @@ def test_anonymous_cards_link_to_sign_in_and_set_no_cookie(site):
 # -- submissions ---------------------------------------------------------------------------------------
 
 
+def settled(client, accepted, headers, timeout: float = 30.0) -> dict:
+    """Poll a submission's fetch job (its `statusUrl`) until it is done or failed."""
+    url = accepted.json()["statusUrl"]
+    deadline = time.monotonic() + timeout
+    while True:
+        state = client.get(url, headers=headers)
+        assert state.status_code == 200, state.text
+        if state.json()["status"] in ("done", "failed") or time.monotonic() > deadline:
+            return state.json()
+        time.sleep(0.05)
+
+
 def test_submit_by_api_fetches_the_paper_from_arxiv_and_puts_it_on_today(site):
     alice = account(site.store, "alice")
+    token_headers = token(site.store, alice)
     published = datetime.now(UTC) - timedelta(days=3)
     with arxiv_replay(published) as arxiv:
         site.settings.arxiv_api_url = arxiv.url
         response = site.client.post(
             "/api/papers/submit",
             json={"arxivId": f"https://arxiv.org/abs/{RECORDED_ID}v1", "comment": "Worth a read."},
-            headers=token(site.store, alice),
+            headers=token_headers,
         )
+        # Not here yet: the answer comes at once, and a job fetches the paper while the submitter watches.
+        assert response.status_code == 202, response.text
+        assert response.headers["location"] == response.json()["statusUrl"]
+        done = settled(site.client, response, token_headers)
         assert len(arxiv.arrivals) == 1 and arxiv.arrivals[0].query["id_list"] == RECORDED_ID
-    assert response.status_code == 201, response.text
-    item = response.json()
+    assert done["status"] == "done" and done["error"] is None
+    item = done["paper"]
     assert item["paper"]["id"] == RECORDED_ID and item["submittedBy"]["name"] == "alice"
     assert item["title"] == "0"  # arXiv's own title for that id, as recorded
     day = site.client.get(f"/api/daily_papers?date={today().isoformat()}").json()
@@ -294,10 +312,22 @@ def test_submission_rules_give_clear_4xx(site):
     with arxiv_replay(datetime.now(UTC)) as arxiv:
         site.settings.arxiv_api_url = arxiv.url
         unknown = submit(arxivId="2611.09999")
-    assert unknown.status_code == 404 and "arXiv has no paper" in unknown.json()["error"]
+        assert unknown.status_code == 202
+        failed = settled(site.client, unknown, headers)
+    assert failed["status"] == "failed" and "arXiv has no paper 2611.09999" in failed["error"]
+    assert failed["paper"] is None
     site.settings.arxiv_api_url = "http://127.0.0.1:9/api/query"  # nothing listens: arXiv is away
-    site.settings.ingest_max_retries = 0
-    assert submit(arxivId="2611.09998").status_code == 502
+    away = submit(arxivId="2611.09998")
+    started = time.monotonic()
+    failed = settled(site.client, away, headers)
+    # No network fails fast: one retry at most, not the harvest's patient back-off.
+    assert failed["status"] == "failed" and "could not be asked" in failed["error"]
+    assert time.monotonic() - started < 15
+    # Someone else's job is not yours to watch, nor is a job that does not exist.
+    bob = token(site.store, account(site.store, "bob"))
+    assert site.client.get(away.json()["statusUrl"], headers=bob).status_code == 404
+    assert site.client.get("/api/papers/submit/jobs/2147483648", headers=headers).status_code == 404
+    assert site.client.get("/api/papers/submit/jobs/999999", headers=headers).status_code == 404
     assert submit(arxivId="2611.00003").status_code == 201
     assert site.client.post("/api/papers/submit", json={"arxivId": "2611.00003"}).status_code == 401
 
@@ -338,6 +368,29 @@ def test_submit_form(site):
     assert "&lt;b&gt;hi&lt;/b&gt;" in page and "<b>hi</b>" not in page
     assert "submitted by alice" in alice.get(f"/papers/date/{today().isoformat()}").text
     assert site.client.get("/papers/submit").status_code == 303  # anonymous: to sign in
+
+
+def test_submit_form_of_a_paper_we_do_not_hold_shows_the_fetch_then_the_paper(site):
+    alice = site.browser(account(site.store, "alice"))
+    with arxiv_replay(datetime.now(UTC) - timedelta(days=1)) as arxiv:
+        site.settings.arxiv_api_url = arxiv.url
+        posted = alice.post("/papers/submit", {"arxiv": RECORDED_ID, "comment": "New!"})
+        assert posted.status_code == 303
+        watching = posted.headers["location"]
+        assert re.fullmatch(r"/papers/submit/jobs/\d+", watching)
+        deadline = time.monotonic() + 30
+        page = alice.get(watching)
+        while page.status_code == 200 and time.monotonic() < deadline:
+            # Still fetching: a page that looks again by itself (no JavaScript needed).
+            assert f"Fetching {RECORDED_ID} from arXiv" in page.text and 'http-equiv="refresh"' in page.text
+            time.sleep(0.05)
+            page = alice.get(watching)
+    assert page.status_code == 303 and page.headers["location"] == f"/papers/{RECORDED_ID}?submitted=1"
+    assert alice.get(watching + ".json").json()["status"] == "done"
+    assert "New!" in alice.get(f"/papers/{RECORDED_ID}").text
+    # Only its submitter sees the job.
+    assert site.browser(account(site.store, "bob")).get(watching).status_code == 404
+    assert site.client.get(watching).status_code == 303  # anonymous: to sign in
 
 
 # -- comments ------------------------------------------------------------------------------------------

@@ -217,6 +217,11 @@ class Settings(BaseSettings):
     submission_daily_limit: int = Field(
         5, ge=0, le=1000, description="Papers one account can submit per day (UTC)."
     )
+    web_jobs: bool = Field(
+        True,
+        description="Web processes run background jobs (fetching a submitted paper from arXiv) in a "
+        "thread of their own; `false` leaves them to `dailypapers worker`.",
+    )
     rate_limit_submit: RateLimit = Field("20/1h", description="Submission attempts per account.")
     rate_limit_comment: RateLimit = Field("10/1m", description="Comments written or edited per account.")
     rate_limit_upvote: RateLimit = Field("120/1m", description="Upvotes and un-upvotes per account.")

@@ -94,12 +94,22 @@ def _finish(runs: RunLog, report: RunReport, totals: Totals, started: float) -> 
         log.exception("could not record the end of run %s", report.run_id)
 
 
-def make_client(settings: Settings, *, hf: bool = False, stop: threading.Event | None = None) -> PoliteClient:
-    """The shared HTTP client for arXiv (or, with hf=True, Hugging Face) from settings."""
+def make_client(
+    settings: Settings,
+    *,
+    hf: bool = False,
+    stop: threading.Event | None = None,
+    max_retries: int | None = None,
+    timeout: float = 60.0,
+) -> PoliteClient:
+    """The shared HTTP client for arXiv (or, with hf=True, Hugging Face) from settings; `max_retries` at most
+    the setting's (someone waiting wants fewer than a harvest)."""
+    retries = settings.ingest_max_retries
     return PoliteClient(
         user_agent=user_agent(settings.base_url, settings.contact_email),
         delay=settings.hf_delay_seconds if hf else settings.arxiv_delay_seconds,
-        max_retries=settings.ingest_max_retries,
+        max_retries=retries if max_retries is None else min(retries, max_retries),
+        timeout=timeout,
         stop=stop,
     )
 

@@ -360,3 +360,26 @@ moderation_log = Table(
     Column("details", JSON),
     Index("ix_moderation_log_at", "at"),
 )
+
+# Background jobs (dailypapers.store.jobs): work a web request asks for but must not wait on, such as fetching
+# a submitted paper from arXiv. Claimed with a lease, so any process (a web node, a worker) may run them and a
+# job whose runner died is taken over when its lease ends.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE")),  # who asked: they may watch it
+    Column("status", String(16), nullable=False),  # queued, running, done, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("run_after", UtcDateTime, nullable=False),
+    Column("claimed_by", String(255)),
+    Column("claimed_until", UtcDateTime),
+    Column("result", JSON),
+    Column("error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Index("ix_jobs_status_run_after", "status", "run_after"),
+    Index("ix_jobs_user_id", "user_id"),
+)

@@ -13,9 +13,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from dailypapers import __version__
 from dailypapers.mail import Mailer, make_mailer
 from dailypapers.search.types import SearchService
+from dailypapers.services.jobs import BackgroundJobs, JobRunner
+from dailypapers.services.submissions import Submissions
 from dailypapers.settings import Settings
 from dailypapers.store.accounts import AccountStore
 from dailypapers.store.engine import make_engine
+from dailypapers.store.jobs import SqlJobStore
 from dailypapers.store.papers import SqlStore
 from dailypapers.web import accounts, api, auth, community, errors, feeds, pages, search, templating
 from dailypapers.web import subscriptions as digest_subscriptions
@@ -66,7 +69,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        if app.state.jobs is not None:
+            app.state.jobs.start()
         yield
+        if app.state.jobs is not None:
+            app.state.jobs.stop()
         app.state.search.close()
         if page_version is not None:
             page_version.close()
@@ -101,6 +108,13 @@ def create_app(
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     # Submissions, upvotes, comments, moderation: before the routes whose `/papers/{id:path}` catch all.
     community.install(app)
+    job_store = SqlJobStore(store.engine)
+    app.state.submissions = Submissions(settings, store, app.state.community, job_store)
+    # Jobs that requests ask for (a submitted paper to fetch) run in a thread of this process unless the
+    # deployment leaves them to its workers.
+    app.state.jobs = (
+        BackgroundJobs(JobRunner(job_store, app.state.submissions.handlers())) if settings.web_jobs else None
+    )
     app.include_router(search.router)  # before api.router, whose /api/papers/{id:path} would catch it
     app.include_router(search.pages_router)
     app.include_router(api.router)

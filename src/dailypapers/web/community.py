@@ -18,14 +18,9 @@ from starlette.concurrency import run_in_threadpool
 
 from dailypapers import arxiv_ids, hf_shapes, periods
 from dailypapers.accounts.model import Account
-from dailypapers.community.submission import (
-    MAX_SUBMISSION_COMMENT_CHARS,
-    SubmissionRefused,
-    SubmissionRules,
-    clean_comment,
-    parse_target,
-)
+from dailypapers.community.submission import MAX_SUBMISSION_COMMENT_CHARS, SubmissionRefused
 from dailypapers.papers import PaperView, UserView
+from dailypapers.services.submissions import Fetching, FetchStatus, Submissions, Submitted, rules_from
 from dailypapers.store.community import (
     Actor,
     CommentsPage,
@@ -70,14 +65,6 @@ def actor(account) -> Actor:
         raise HTTPException(403, "Confirm your e-mail address first: follow the link we sent (see Settings).")
     profile = UserView(account.id, account.username, account.fullname, account.avatar_url)
     return Actor(account.id, account.username, account.role, profile)
-
-
-def rules_of(request: Request) -> SubmissionRules:
-    settings = request.app.state.settings
-    return SubmissionRules(
-        max_age_days=settings.submission_max_age_days,
-        daily_limit=settings.submission_daily_limit,
-    )
 
 
 def _arxiv_id(value: str) -> str:
@@ -169,55 +156,24 @@ def _has_credentials(request: Request) -> bool:
 # -- submissions ------------------------------------------------------------------------------------
 
 
-def fetch_from_arxiv(request: Request, arxiv_id: str) -> None:
-    """Fetch the paper's metadata with the arXiv API source (as `dailypapers ingest arxiv --id` does) and
-    store it; 404 when arXiv does not know it, 502 when arXiv cannot be asked."""
-    from dailypapers.ingest.arxiv_api import ArxivApiSource
-    from dailypapers.ingest.harvest import make_client
-    from dailypapers.ingest.pages import HarvestError
-    from dailypapers.ingest.polite import FetchError, Stopped
-
-    settings = request.app.state.settings
-    store = request.app.state.store
-    records = []
-    try:
-        with make_client(settings) as client:
-            source = ArxivApiSource(client, settings.arxiv_api_url, ids=[arxiv_id])
-            for page in source.fetch(None):
-                records += page.records
-    except (HarvestError, FetchError, Stopped) as exc:
-        raise HTTPException(
-            502, f"arXiv could not be asked about {arxiv_id} just now; try again later"
-        ) from exc
-    records = [r for r in records if r.arxiv_id == arxiv_id]
-    if not records:
-        raise HTTPException(404, f"arXiv has no paper {arxiv_id}")
-    store.upsert(records)
-
-
-def submit(request: Request, account, target: str | None, comment: str | None) -> PaperView:
-    """The whole submission: parse, rate limit, fetch if new, check the rules, put it on today's feed."""
-    store = request.app.state.store
-    community: CommunityStore = request.app.state.community
-    rules = rules_of(request)
-    try:
-        arxiv_id = parse_target(target)
-        note = clean_comment(comment, rules)
-    except SubmissionRefused as exc:
-        raise _http(exc) from None
+def _submit(request: Request, account, target: str | None, comment: str | None) -> Submitted | Fetching:
+    """The whole submission: rate limit, then the use case (which parses, checks the rules, and puts the
+    paper on today's feed or starts fetching it from arXiv)."""
     who = actor(account)
     check_setting(request, "submit", str(account.id), "submit")
-    paper_id = community.paper_id(arxiv_id)
-    if paper_id is None:
-        fetch_from_arxiv(request, arxiv_id)
-        paper_id = community.paper_id(arxiv_id)
-        if paper_id is None:  # pragma: no cover - upsert stores what it was given
-            raise HTTPException(502, "The paper could not be stored")
     try:
-        community.submit(who, paper_id, rules, comment=note)
+        outcome = submissions_of(request).submit(who, target, comment)
     except (SubmissionRefused, NotFound) as exc:
         raise _http(exc) from None
-    return store.get(arxiv_id)
+    if isinstance(outcome, Fetching):
+        jobs = getattr(request.app.state, "jobs", None)
+        if jobs is not None:
+            jobs.nudge()
+    return outcome
+
+
+def submissions_of(request: Request) -> Submissions:
+    return request.app.state.submissions
 
 
 class SubmitIn(BaseModel):
@@ -230,16 +186,50 @@ class SubmitIn(BaseModel):
     comment: str | None = Field(None, max_length=MAX_SUBMISSION_COMMENT_CHARS)
 
 
+def _fetch_json(status: FetchStatus) -> dict[str, Any]:
+    return {
+        "id": status.job_id,
+        "arxivId": status.arxiv_id,
+        "status": status.status,
+        "error": status.error,
+        "statusUrl": f"/api/papers/submit/jobs/{status.job_id}",
+        "paper": hf_shapes.daily_item(status.paper, upvoted=False) if status.paper is not None else None,
+    }
+
+
 @router.post(
     "/api/papers/submit",
     operation_id="submit_paper",
-    summary="Submit an arXiv paper to today's Daily Papers (token or session).",
+    summary="Submit an arXiv paper to today's Daily Papers (token or session): 201 with the daily item, or "
+    "202 while a paper we do not hold yet is fetched from arXiv (poll `statusUrl`).",
     status_code=201,
     response_class=JSONResponse,
 )
 def api_submit(body: SubmitIn, request: Request, account: RequiredAccount, _csrf: Csrf):
-    view = submit(request, account, body.arxivId or body.url or body.id, body.comment)
-    return JSONResponse(hf_shapes.daily_item(view, upvoted=False), status_code=201)
+    outcome = _submit(request, account, body.arxivId or body.url or body.id, body.comment)
+    if isinstance(outcome, Fetching):
+        status = FetchStatus(outcome.job_id, outcome.arxiv_id, "queued", None, None)
+        headers = {"Location": f"/api/papers/submit/jobs/{outcome.job_id}"}
+        return JSONResponse(_fetch_json(status), status_code=202, headers=headers)
+    return JSONResponse(hf_shapes.daily_item(outcome.paper, upvoted=False), status_code=201)
+
+
+def _fetch_status(request: Request, account, job_id: int) -> FetchStatus:
+    status = submissions_of(request).fetch_status(job_id, account.id) if 0 < job_id < 2**31 else None
+    if status is None:
+        raise HTTPException(404, "No such submission of yours")
+    return status
+
+
+@router.get(
+    "/api/papers/submit/jobs/{job_id}",
+    operation_id="submission_status",
+    summary="Where the fetch of a submitted paper stands: queued, running, done (with the daily item) or "
+    "failed (with the reason).",
+    response_class=JSONResponse,
+)
+def api_submission_status(job_id: int, request: Request, account: RequiredAccount):
+    return JSONResponse(_fetch_json(_fetch_status(request, account, job_id)))
 
 
 @pages_router.get("/papers/submit")
@@ -248,7 +238,7 @@ def submit_form(request: Request, account: RequiredAccount):
 
 
 def _submit_page(request: Request, context: dict, status: int = 200):
-    rules = rules_of(request)
+    rules = rules_from(request.app.state.settings)
     context = {"rules": rules, "max_comment": MAX_SUBMISSION_COMMENT_CHARS, **context}
     return request.app.state.templates.TemplateResponse(request, "submit.html", context, status_code=status)
 
@@ -261,13 +251,33 @@ def submit_post(
     comment: Annotated[str, Form(max_length=MAX_SUBMISSION_COMMENT_CHARS)] = "",
 ):
     try:
-        view = submit(request, account, arxiv, comment)
+        outcome = _submit(request, account, arxiv, comment)
     except HTTPException as exc:
         if exc.status_code == 429 and exc.headers:
             raise
         context = {"error": exc.detail, "arxiv": arxiv, "comment": comment}
         return _submit_page(request, context, exc.status_code)
-    return RedirectResponse(f"/papers/{view.arxiv_id}?submitted=1", status_code=303)
+    if isinstance(outcome, Fetching):
+        return RedirectResponse(f"/papers/submit/jobs/{outcome.job_id}", status_code=303)
+    return RedirectResponse(f"/papers/{outcome.paper.arxiv_id}?submitted=1", status_code=303)
+
+
+@pages_router.get("/papers/submit/jobs/{job_id}")
+@pages_router.get("/papers/submit/jobs/{job_id}.json")
+def submission_status_page(job_id: int, request: Request, account: RequiredAccount):
+    """While arXiv is asked: a page that looks again every two seconds (no JavaScript needed); then the
+    paper, or the form with the reason it failed."""
+    status = _fetch_status(request, account, job_id)
+    if request.url.path.endswith(".json"):
+        return JSONResponse(_fetch_json(status))
+    if status.status == "done":
+        return RedirectResponse(f"/papers/{status.arxiv_id}?submitted=1", status_code=303)
+    if status.status == "failed":
+        context = {"error": status.error, "arxiv": status.arxiv_id, "comment": ""}
+        return _submit_page(request, context, 200)
+    return request.app.state.templates.TemplateResponse(
+        request, "submit_fetching.html", {"status": status}, headers={"Cache-Control": "no-store"}
+    )
 
 
 # -- upvotes ----------------------------------------------------------------------------------------
