@@ -429,6 +429,27 @@ def test_comments_api_replies_pages_and_counts(site):
     assert site.client.post(url, json={"comment": "hi"}).status_code == 401
 
 
+def test_imported_hugging_face_comment_counts_stay_their_own_number(site):
+    site.store.upsert([paper("2611.00006", day=today(), votes=1, num_comments=7)])  # 7 on Hugging Face
+    alice = token(site.store, account(site.store, "alice"))
+
+    def counts():
+        body = site.client.get("/api/papers/2611.00006").json()
+        return body["numComments"], body["numCommentsOnHf"]
+
+    assert counts() == (0, 7)
+    made = site.client.post("/api/papers/2611.00006/comments", json={"comment": "Ours"}, headers=alice).json()
+    assert counts() == (1, 7)
+    site.client.patch(f"/api/comments/{made['id']}", json={"comment": "Ours, edited"}, headers=alice)
+    assert counts() == (1, 7)  # an edit recounts our own comments and leaves Hugging Face's alone
+    site.client.delete(f"/api/comments/{made['id']}", headers=alice)
+    assert counts() == (0, 7)
+    site.store.upsert([paper("2611.00006", day=today(), votes=1, num_comments=9)])  # a later import: more
+    assert counts() == (0, 9)
+    page = site.client.get("/papers/2611.00006").text
+    assert "9 comments on Hugging Face" in page and "https://huggingface.co/papers/2611.00006#community" in page
+
+
 def test_author_participating_when_a_commenter_is_named_among_the_authors(site):
     ada = account(site.store, "ada-lovelace")
     site.client.post(

@@ -71,7 +71,8 @@ def test_a_day_is_its_papers_best_first(api, day):
         assert (paper.upvotes or 0) == record.upvotes
         assert paper.submitted_by is not None
         assert paper.submitted_by.username == submitter_name(record)
-        assert paper.comments == (record.num_comments or 0)
+        # `numComments` counts our own discussion (none in the demo); Hugging Face's imported count is apart.
+        assert paper.comments == 0
         assert paper.authors and [a.name for a in paper.authors] == record.authors
         assert paper.published_at is not None and paper.published_at.tzinfo is not None
 

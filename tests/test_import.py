@@ -301,7 +301,7 @@ def test_import_hf_daily_items(url, store):
     assert view.title == "Large Multimodal Models as General In-Context Classifiers"
     assert view.authors[0] == "Marco Garosi" and len(view.authors) == 5
     assert view.upvotes == 10
-    assert view.num_comments == 1
+    assert view.hf_comments == 1 and view.num_comments == 0  # Hugging Face's discussion, not ours
     assert view.github_repo == "https://github.com/marco-garosi/CIRCLE"
     assert view.github_stars == 9
     assert view.project_page == "https://circle-lmm.github.io/"

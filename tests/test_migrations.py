@@ -75,3 +75,30 @@ def test_foreign_keys_are_enforced_again_after_a_migration(tmp_path):
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
     finally:
         engine.dispose()
+
+
+def test_hugging_face_comment_counts_move_to_their_own_column(unmigrated_url):
+    settings = make_settings(unmigrated_url)
+    upgrade(settings, "0007")
+    engine = sa.create_engine(unmigrated_url)
+    try:
+        _seed(engine)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO papers (id, arxiv_id, version, title, abstract, authors, imported_upvotes, "
+                "upvotes, num_comments, created_at, modified_at) VALUES "
+                f"(4, '2608.00004', 1, 'T', 'A', '[]', 0, 0, 7, {WHEN}, {WHEN}), "  # 7 imported, none of ours
+                f"(5, '2608.00005', 1, 'T', 'A', '[]', 0, 0, 3, {WHEN}, {WHEN})"  # 2 imported + 1 of ours
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO comments (paper_id, user_id, body, html, created_at) "
+                f"VALUES (5, 7, 'ours', '<p>ours</p>', {WHEN})"
+            )
+        upgrade(settings, "head")
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT id, num_comments, hf_comments FROM papers WHERE id IN (4, 5) ORDER BY id"
+            ).all()
+        assert [tuple(r) for r in rows] == [(4, 0, 7), (5, 1, 2)]
+    finally:
+        engine.dispose()

@@ -100,7 +100,7 @@ def paper_detail(view: PaperView, upvoted: bool | None = None) -> dict[str, Any]
     """`GET /api/papers/{id}`: the flat paper, plus our extras (categories, versions, links); `upvoted` for a
     caller who is signed in or sent a token."""
     body = paper(view)
-    body["numComments"] = view.num_comments
+    body["numComments"] = view.num_comments  # ours; `numCommentsOnHf` (in the extras) is Hugging Face's
     body["isAuthorParticipating"] = view.author_participating
     if upvoted is not None:
         body["upvoted"] = upvoted
@@ -110,6 +110,7 @@ def paper_detail(view: PaperView, upvoted: bool | None = None) -> dict[str, Any]
 
 def _extras(view: PaperView) -> dict[str, Any]:
     return {
+        "numCommentsOnHf": view.hf_comments,
         "categories": view.categories,
         "version": view.version or None,
         "comment": view.comment,
@@ -129,7 +130,9 @@ def daily_item(view: PaperView, upvoted: bool | None = None) -> dict[str, Any]:
         "summary": view.abstract,
         "publishedAt": timestamp(view.published_at or view.submitted_at),
         "thumbnail": "",
+        # Our own discussion's count; Hugging Face's, as imported, is its own number (never added in).
         "numComments": view.num_comments,
+        "numCommentsOnHf": view.hf_comments,
         "isAuthorParticipating": view.author_participating,
         # The client reads these only at the top level, and turns a nested `upvotes: 0` into None.
         "upvotes": view.upvotes,

@@ -44,9 +44,10 @@ class PaperView:
     ai_keywords: list[str] | None
     withdrawn_at: datetime | None
     upvotes: int
-    num_comments: int
+    num_comments: int  # our own comments, visible to all
     trend_key: float | None
     author_participating: bool = False
+    hf_comments: int = 0  # comments on Hugging Face's page of the paper, as imported
     # The feed entry this view was listed under (or the paper's first one), if it was on the feed.
     day: date | None = None
     submitted_at: datetime | None = None

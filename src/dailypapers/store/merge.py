@@ -66,7 +66,7 @@ def record_to_row(record: PaperRecord) -> dict[str, Any]:
             row[name] = as_utc(value)
         elif isinstance(value, str | list):
             row[name] = text(value, _LENGTHS.get(name))
-    for name in ("github_stars", "imported_upvotes", "num_comments", "version"):
+    for name in ("github_stars", "imported_upvotes", "hf_comments", "version"):
         row[name] = count(row[name])
     return row
 
@@ -95,7 +95,7 @@ def _raw_row(record: PaperRecord) -> dict[str, Any]:
         "withdrawn_at": (record.updated_at or record.published_at) if record.withdrawn else None,
         "source": record.source,
         "imported_upvotes": record.upvotes or 0,
-        "num_comments": record.num_comments or 0,
+        "hf_comments": record.num_comments or 0,
     }
 
 
@@ -115,7 +115,7 @@ def merge(stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
             continue
         if newer or stored[name] is None:
             changes[name] = value
-    for name in ("imported_upvotes", "num_comments"):
+    for name in ("imported_upvotes", "hf_comments"):
         if incoming[name] > (stored[name] or 0):
             changes[name] = incoming[name]
     return changes

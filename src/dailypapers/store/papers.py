@@ -506,6 +506,7 @@ def _paper_view(row) -> PaperView:
         withdrawn_at=as_utc(row["withdrawn_at"]),
         upvotes=row["upvotes"],
         num_comments=row["num_comments"],
+        hf_comments=row["hf_comments"],
         trend_key=row["trend_key"],
         author_participating=bool(row["author_participating"]),
     )

@@ -59,7 +59,9 @@ papers = Table(
     # Upvotes: those imported from Hugging Face (no voter known) plus our own rows in `upvotes`.
     Column("imported_upvotes", Integer, nullable=False, default=0),
     Column("upvotes", Integer, nullable=False, default=0),
-    Column("num_comments", Integer, nullable=False, default=0),
+    Column("num_comments", Integer, nullable=False, default=0),  # our own comments that anyone can see
+    # Comments on Hugging Face's page of the paper, as imported: their own number, never mixed with ours.
+    Column("hf_comments", Integer, nullable=False, default=0),
     # Whether one of the paper's authors comments on it (dailypapers.community), kept with num_comments.
     Column("author_participating", Boolean, nullable=False, default=False),
     Column("trend_key", Float),  # see dailypapers.trending
