@@ -25,7 +25,7 @@ from dailypapers.search.keyword import KeywordDoc, KeywordIndex, KeywordState
 from dailypapers.search.types import Embedder
 from dailypapers.search.vectors import VectorIndex, to_blob
 from dailypapers.settings import DEFAULT_EMBEDDING_MODEL, Settings
-from dailypapers.store.engine import conflict_insert, write_transaction
+from dailypapers.store.engine import conflict_insert, search_index_dir, write_transaction
 from dailypapers.store.schema import embeddings, feed_entries, papers
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class Indexer:
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.index_dir = Path(index_dir or settings.search_index_dir)
+        self.index_dir = Path(index_dir or search_index_dir(settings))
         self.keyword = keyword or KeywordIndex(self.index_dir)
         self._embedder_factory = embedder_factory or (
             lambda name: SentenceEmbedder.from_settings(settings, name)

@@ -23,6 +23,7 @@ from dailypapers.search.keyword import KeywordIndex
 from dailypapers.search.types import MODES, Embedder, Hit, InvalidQuery, Mode, SearchFilters
 from dailypapers.search.vectors import VectorIndex, from_blob
 from dailypapers.settings import Settings
+from dailypapers.store.engine import search_index_dir
 from dailypapers.store.schema import embeddings, papers
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class Search:
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.index_dir = Path(index_dir or settings.search_index_dir)
+        self.index_dir = Path(index_dir or search_index_dir(settings))
         self.keyword = KeywordIndex(self.index_dir)
         self.refresh_interval = refresh_interval
         self._embedder_factory = embedder_factory or (
