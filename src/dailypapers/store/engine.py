@@ -1,4 +1,5 @@
-"""Engines for SQLite (WAL, foreign keys, busy timeout) and PostgreSQL, and migrations."""
+"""Engines for SQLite (WAL, foreign keys, busy timeout) and PostgreSQL, the database URL (shown without its
+password, the default search index dir), and migrations."""
 
 from __future__ import annotations
 
