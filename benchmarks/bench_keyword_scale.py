@@ -23,9 +23,10 @@ from pathlib import Path
 
 from common import markdown_table
 
-from dailypapers.search.keyword import KeywordDoc, KeywordIndex
+from dailypapers.search.keyword import KeywordIndex
 from dailypapers.search.query import parse
 from dailypapers.search.types import SearchFilters
+from dailypapers.store.search_documents import SearchDocument
 
 
 def docs(corpus: Path, count: int):
@@ -36,7 +37,7 @@ def docs(corpus: Path, count: int):
                 break
             row = json.loads(line)
             batch.append(
-                KeywordDoc(
+                SearchDocument(
                     paper_id=number,
                     arxiv_id=row["arxiv_id"],
                     title=row["title"],

@@ -308,7 +308,7 @@ def test_delete_account_deletes_the_row_its_upvotes_and_recounts(site):
         conn.execute(
             upvotes.insert().values(user_id=alice.id, paper_id=paper.id, created_at=datetime.now(UTC))
         )
-        site.store._refresh_votes(conn, {paper.id})
+        site.store.refresh_votes(conn, {paper.id})
         conn.execute(feed_entries.update().values(submitted_by_id=alice.id))
     assert site.store.get("2608.00003").upvotes == 6
     raw = api_token(site.store, alice)

@@ -813,7 +813,7 @@ def test_the_trending_key_kept_vote_by_vote_equals_a_recount(site):
             continue  # 40 votes and take-backs between recounts: errors would pile up
         kept = site.paper_row("2611.00001")
         with write_transaction(site.store.engine) as conn:
-            site.store._refresh_votes(conn, {pid})
+            site.store.refresh_votes(conn, {pid})
         recounted = site.paper_row("2611.00001")
         assert kept["upvotes"] == recounted["upvotes"]
         assert kept["trend_key"] == pytest.approx(recounted["trend_key"], abs=1e-9)

@@ -24,6 +24,7 @@ from dailypapers.search.embedder import packaged_model_path
 from dailypapers.search.indexer import SHIPPED_EMBEDDINGS, Indexer
 from dailypapers.search.service import Search
 from dailypapers.settings import DEFAULT_EMBEDDING_MODEL
+from dailypapers.store.engine import search_index_dir
 from dailypapers.store.schema import embeddings, papers
 from search_support import (
     PURPOSE_PAPERS,
@@ -252,7 +253,7 @@ def _build_env(settings_) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DAILYPAPERS_")}
     env.update(
         DAILYPAPERS_DATABASE_URL=settings_.database_url,
-        DAILYPAPERS_INDEX_DIR=str(settings_.search_index_dir),
+        DAILYPAPERS_INDEX_DIR=str(search_index_dir(settings_)),
         DAILYPAPERS_ENVIRONMENT="test",
         DAILYPAPERS_SECRET_KEY="test-secret-key-0123456789",
     )

@@ -57,27 +57,21 @@ def _setting_errors(exc: Exception) -> str:
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Apply the database migrations (creates the database if needed)."""
-    from dailypapers.store.engine import upgrade
+    from dailypapers.store.engine import display_url, upgrade
 
     settings = load_settings()
     upgrade(settings, revision)
-    console.print(f"Database at {_safe_url(settings.database_url)} is at revision {revision}.")
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
+    console.print(f"Database at {display_url(settings.database_url)} is at revision {revision}.")
 
 
 def _require_migrated(settings: Settings):
-    from dailypapers.store.engine import current_revision, head_revision, make_engine
+    from dailypapers.store.engine import current_revision, display_url, head_revision, make_engine
 
     engine = make_engine(settings)
     try:
         current = current_revision(engine)
     except Exception as exc:  # a database we cannot reach at all
-        console.print(f"[red]Cannot open the database {_safe_url(settings.database_url)}:[/red] {exc}")
+        console.print(f"[red]Cannot open the database {display_url(settings.database_url)}:[/red] {exc}")
         raise typer.Exit(2) from None
     if current != head_revision(settings):
         console.print("[red]The database is not up to date.[/red] Run `dailypapers db upgrade` first.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -270,20 +269,6 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
-
-    @property
-    def search_index_dir(self) -> Path:
-        """`index_dir`, or its default for this database (never shared by two databases)."""
-        if self.index_dir is not None:
-            return Path(self.index_dir).expanduser()
-        from sqlalchemy.engine import make_url
-
-        url = make_url(self.database_url)
-        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-            database = Path(url.database).expanduser()
-            return database.with_name(f"{database.stem}-index")
-        digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:12]
-        return default_data_dir() / "index" / digest
 
     @property
     def cookie_secure(self) -> bool:

@@ -200,7 +200,9 @@ def search_matcher(
 
 def _keyword_engine(settings, engine: Engine, period: Period, pool: Pool):
     """Keyword search through the tantivy index (no embedding model), or None without an index."""
-    if not settings.search_index_dir.exists():
+    from dailypapers.store.engine import search_index_dir
+
+    if not search_index_dir(settings).exists():
         return None
     try:
         from dailypapers.search.service import build_search

@@ -68,9 +68,11 @@ def _open(path: Path) -> tuple[IO[bytes], IO[bytes]]:
     return raw, raw
 
 
-def _records(
+def read_records(
     path: Path, report: ImportReport, on_error: ErrorHook, on_progress: ProgressHook
 ) -> Iterator[PaperRecord]:
+    """The records of a file of any format we read, in file order; bad ones go to `on_error`, and
+    `on_progress` hears how many bytes are read."""
     raw, stream = _open(path)
     with raw:
         try:
@@ -235,7 +237,7 @@ def import_file(
     """Import one file (JSON Lines, gzipped or not, or a JSON document); return what happened."""
     report = report or ImportReport()
     batch: list[PaperRecord] = []
-    for record in _records(Path(path), report, on_error, on_progress):
+    for record in read_records(Path(path), report, on_error, on_progress):
         batch.append(record)
         if len(batch) >= batch_size:
             report.counts.add(sink.upsert(batch))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
@@ -56,7 +57,7 @@ def _open(stop: threading.Event | None = None):
 def run_sources(settings, store, sources: list[Source], *, restart: bool = False) -> bool:
     """Run each source with a progress bar and a summary; sync search if papers changed. True if all ok."""
     from dailypapers.ingest.harvest import harvest, sync_search
-    from dailypapers.ingest.runs import AlreadyRunning
+    from dailypapers.store.ingest_runs import AlreadyRunning
 
     console = _cli().console
     all_ok, changed = True, 0
@@ -307,7 +308,8 @@ def ingest_status(
     recent, pending = runs.recent(limit), runs.checkpoints()
     engine.dispose()
     if as_json:
-        typer.echo(json.dumps({"runs": recent, "checkpoints": pending}, default=str, indent=2))
+        rows = {"runs": [asdict(r) for r in recent], "checkpoints": [asdict(c) for c in pending]}
+        typer.echo(json.dumps(rows, default=str, indent=2))
         return
     from rich.console import Console
 
@@ -320,31 +322,31 @@ def ingest_status(
     table.add_column("skipped (why)")
     table.add_column("error")
     for run in recent:
-        started, finished = run["started_at"], run["finished_at"]
+        started, finished = run.started_at, run.finished_at
         took = f"{(finished - started).total_seconds():.0f}s" if finished and started else "…"
-        reasons = ", ".join(f"{k}: {v}" for k, v in (run["skipped_reasons"] or {}).items())
-        status = run["status"]
-        colour = {"ok": "green", "running": "cyan", "interrupted": "yellow"}.get(status, "red")
+        reasons = ", ".join(f"{k}: {v}" for k, v in (run.skipped_reasons or {}).items())
+        colour = {"ok": "green", "running": "cyan", "interrupted": "yellow"}.get(run.status, "red")
         table.add_row(
-            str(run["id"]),
-            run["source"],
-            escape(_describe(run["args"])),
+            str(run.id),
+            run.source,
+            escape(_describe(run.args)),
             f"{started:%Y-%m-%d %H:%M}" if started else "",
             took,
-            f"[{colour}]{status}[/{colour}]",
-            f"{run['fetched']:,}",
-            f"{run['new']:,}",
-            f"{run['updated']:,}",
-            escape(f"{run['skipped']:,}" + (f" ({reasons})" if reasons else "")),
-            escape(((run["errors"] or [""])[-1] or "")[:120]),
+            f"[{colour}]{run.status}[/{colour}]",
+            f"{run.fetched:,}",
+            f"{run.new:,}",
+            f"{run.updated:,}",
+            escape(f"{run.skipped:,}" + (f" ({reasons})" if reasons else "")),
+            escape(((run.errors or [""])[-1] or "")[:120]),
         )
     out.print(table)
     if pending:
         out.print(f"Unfinished harvests ({len(pending)}): the same command resumes each.")
-        for row in pending:
-            where = escape(json.dumps(row["position"]))
+        for checkpoint in pending:
+            where = escape(json.dumps(checkpoint.position))
             out.print(
-                f"  {escape(row['source'])} {escape(_describe(row['args']))}: at {where}", soft_wrap=True
+                f"  {escape(checkpoint.source)} {escape(_describe(checkpoint.args))}: at {where}",
+                soft_wrap=True,
             )
 
 

@@ -45,7 +45,7 @@ class FileSource:
         batch, read = [], 0
         last = index + 1 == len(self.paths)
         try:
-            records = importer._records(path, report, on_error, lambda position: None)
+            records = importer.read_records(path, report, on_error, lambda position: None)
             for record in records:
                 read += 1
                 if read <= skip:  # landed before the interruption

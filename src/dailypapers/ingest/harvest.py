@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from dailypapers.ingest.arxiv_api import ArxivApiSource
 from dailypapers.ingest.hf import HfDailySource
@@ -162,7 +162,3 @@ def sync_search(settings: Settings, store: SqlStore) -> str | None:
     indexed = getattr(report, "keyword_indexed", None)
     embedded = sum(getattr(report, "embedded", {}).values())
     return f"search index updated: {indexed} papers indexed, {embedded} embedded"
-
-
-def today_utc() -> date:
-    return datetime.now(UTC).date()

@@ -136,12 +136,10 @@ def search_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
     """Search the papers from the command line."""
-    from sqlalchemy import select
-
     from dailypapers.search.embedder import EmbeddingModelUnavailable
     from dailypapers.search.service import build_search
     from dailypapers.search.types import MODES, InvalidQuery, SearchFilters
-    from dailypapers.store.schema import papers
+    from dailypapers.store.papers import SqlStore
 
     cli = _cli()
     if mode not in MODES:
@@ -162,14 +160,8 @@ def search_command(
         cli.console.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
         raise typer.Exit(2) from None
     elapsed = time.perf_counter() - started
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(papers.c.id, papers.c.arxiv_id, papers.c.title, papers.c.published_at).where(
-                papers.c.id.in_([h.paper_id for h in hits])
-            )
-        ).all()
+    by_id = {view.id: view for view in SqlStore(engine).get_many([h.paper_id for h in hits])}
     engine.dispose()
-    by_id = {r.id: r for r in rows}
     results = [
         {
             "rank": offset + i + 1,

@@ -70,10 +70,6 @@ class SentenceEmbedder:
         )
 
     @property
-    def loaded(self) -> bool:
-        return self._model is not None
-
-    @property
     def dimension(self) -> int:
         if self._dimension is None:
             self._dimension = self._dimension_from_config() or int(

@@ -12,21 +12,21 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Engine, and_, delete, exists, func, select
 
-from dailypapers.papers import as_utc
 from dailypapers.search import state
 from dailypapers.search.embedder import SentenceEmbedder, document_text, text_hash
-from dailypapers.search.keyword import KeywordDoc, KeywordIndex, KeywordState
+from dailypapers.search.keyword import KeywordIndex, KeywordState
 from dailypapers.search.types import Embedder
 from dailypapers.search.vectors import VectorIndex, to_blob
 from dailypapers.settings import DEFAULT_EMBEDDING_MODEL, Settings
-from dailypapers.store.engine import conflict_insert, write_transaction
-from dailypapers.store.schema import embeddings, feed_entries, papers
+from dailypapers.store.embeddings import NewEmbedding, SqlEmbeddings
+from dailypapers.store.engine import Engine, search_index_dir
+from dailypapers.store.papers import SqlStore
+from dailypapers.store.search_documents import SearchDocument, SqlSearchDocuments
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +78,10 @@ class Indexer:
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.index_dir = Path(index_dir or settings.search_index_dir)
+        self.index_dir = Path(index_dir or search_index_dir(settings))
         self.keyword = keyword or KeywordIndex(self.index_dir)
+        self.documents = SqlSearchDocuments(engine)
+        self.embeddings = SqlEmbeddings(engine)
         self._embedder_factory = embedder_factory or (
             lambda name: SentenceEmbedder.from_settings(settings, name)
         )
@@ -106,18 +108,16 @@ class Indexer:
         """Index papers changed since the watermark (or all, rebuilding); returns (papers indexed, full)."""
         previous = self.keyword.read_state()
         full = full or previous.index_id != self.index_id or not self.keyword.exists()
-        with self.engine.connect() as conn:
-            newest_modified = conn.execute(select(func.max(papers.c.modified_at))).scalar()
-            newest_entry = conn.execute(select(func.max(feed_entries.c.id))).scalar() or 0
+        marks = self.documents.marks()
         new_state = KeywordState(
             index_id=self.index_id,
-            modified_at=as_utc(newest_modified) if newest_modified else previous.modified_at,
-            feed_entry_id=int(newest_entry),
+            modified_at=marks.modified_at or previous.modified_at,
+            feed_entry_id=marks.feed_entry_id,
         )
         indexed = 0
         with self.keyword.writer(threads=2 if full else 1) as writer:
             if full:
-                total = self._count_papers()
+                total = SqlStore(self.engine).count_papers()
                 writer.clear()
                 for docs in self._all_docs():
                     indexed += writer.add(docs)
@@ -131,94 +131,28 @@ class Indexer:
         self.keyword.write_state(new_state)
         return indexed, full
 
-    def _count_papers(self) -> int:
-        with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(papers)).scalar_one()
-
-    def _doc_query(self):
-        on_feed = exists().where(feed_entries.c.paper_id == papers.c.id, feed_entries.c.removed_at.is_(None))
-        return select(
-            papers.c.id,
-            papers.c.arxiv_id,
-            papers.c.title,
-            papers.c.abstract,
-            papers.c.authors,
-            papers.c.categories,
-            papers.c.published_at,
-            on_feed.label("daily"),
-        )
-
-    @staticmethod
-    def _to_doc(row) -> KeywordDoc:
-        return KeywordDoc(
-            paper_id=row.id,
-            arxiv_id=row.arxiv_id,
-            title=row.title,
-            abstract=row.abstract,
-            authors=list(row.authors or []),
-            categories=list(row.categories or []),
-            published_at=as_utc(row.published_at),
-            daily=bool(row.daily),
-        )
-
-    def _all_docs(self) -> Iterator[list[KeywordDoc]]:
+    def _all_docs(self) -> Iterator[list[SearchDocument]]:
         last = 0
         while True:
-            with self.engine.connect() as conn:
-                rows = conn.execute(
-                    self._doc_query().where(papers.c.id > last).order_by(papers.c.id).limit(READ_CHUNK)
-                ).all()
-            if not rows:
+            docs = self.documents.after(last, READ_CHUNK)
+            if not docs:
                 return
-            yield [self._to_doc(r) for r in rows]
-            last = rows[-1].id
+            yield docs
+            last = docs[-1].paper_id
 
-    def _changed_docs(self, since: datetime | None, feed_entry_floor: int) -> Iterator[list[KeywordDoc]]:
-        with self.engine.connect() as conn:
-            changed = select(papers.c.id)
-            if since is not None:
-                changed = changed.where(papers.c.modified_at >= since)
-            ids = set(conn.execute(changed).scalars())
-            ids |= set(
-                conn.execute(
-                    select(feed_entries.c.paper_id).where(feed_entries.c.id > max(0, feed_entry_floor))
-                ).scalars()
-            )
-        ordered = sorted(ids)
+    def _changed_docs(self, since: datetime | None, feed_entry_floor: int) -> Iterator[list[SearchDocument]]:
+        ordered = self.documents.changed_ids(since, feed_entry_floor)
         for start in range(0, len(ordered), READ_CHUNK):
-            chunk = ordered[start : start + READ_CHUNK]
-            with self.engine.connect() as conn:
-                rows = conn.execute(self._doc_query().where(papers.c.id.in_(chunk))).all()
-            yield [self._to_doc(r) for r in rows]
+            yield self.documents.by_ids(ordered[start : start + READ_CHUNK])
 
-    def _drop_stale_embeddings(self, docs: list[KeywordDoc]) -> None:
+    def _drop_stale_embeddings(self, docs: list[SearchDocument]) -> None:
         """A paper whose title or abstract changed loses its embeddings, so the embedding step redoes them."""
-        current = {d.paper_id: text_hash(document_text(d.title, d.abstract)) for d in docs}
-        with self.engine.connect() as conn:
-            stored = conn.execute(
-                select(embeddings.c.id, embeddings.c.paper_id, embeddings.c.text_hash).where(
-                    embeddings.c.paper_id.in_(list(current))
-                )
-            ).all()
-        stale = [row.id for row in stored if current.get(row.paper_id) != row.text_hash]
-        if stale:
-            with self._write() as conn:
-                conn.execute(delete(embeddings).where(embeddings.c.id.in_(stale)))
+        self.embeddings.drop_stale({d.paper_id: text_hash(document_text(d.title, d.abstract)) for d in docs})
 
     # -- embeddings ---------------------------------------------------------------------------------------
 
-    def _write(self):
-        return write_transaction(self.engine)
-
-    def _missing(self, model: str):
-        has = exists().where(embeddings.c.paper_id == papers.c.id, embeddings.c.model == model)
-        return ~has
-
     def count_missing(self, model: str) -> int:
-        with self.engine.connect() as conn:
-            return conn.execute(
-                select(func.count()).select_from(papers).where(self._missing(model))
-            ).scalar_one()
+        return self.embeddings.count_missing(model)
 
     def embed_missing(
         self,
@@ -232,57 +166,33 @@ class Indexer:
         embedder = self.embedder(model)
         done, last = 0, 0
         while True:
-            with self.engine.connect() as conn:
-                rows = conn.execute(
-                    select(papers.c.id, papers.c.title, papers.c.abstract)
-                    .where(papers.c.id > last, self._missing(model))
-                    .order_by(papers.c.id)
-                    .limit(batch_size)
-                ).all()
+            rows = self.embeddings.missing(model, last, batch_size)
             if not rows:
                 return done
             texts = [document_text(r.title, r.abstract) for r in rows]
             vectors = embedder.embed_documents(texts)
-            self.store_embeddings(model, [r.id for r in rows], texts, vectors)
+            self.store_embeddings(model, [r.paper_id for r in rows], texts, vectors)
             done += len(rows)
-            last = rows[-1].id
+            last = rows[-1].paper_id
             on_progress(f"embed:{model}", done, total)
 
     def store_embeddings(
         self, model: str, paper_ids: list[int], texts: list[str], vectors: np.ndarray
     ) -> None:
         """One transaction; a row already there (another process got to it first) is left alone."""
-        now = datetime.now(UTC)
         rows = [
-            {
-                "paper_id": int(pid),
-                "model": model,
-                "vector": to_blob(vector),
-                "text_hash": text_hash(text),
-                "created_at": now,
-            }
+            NewEmbedding(int(pid), to_blob(vector), text_hash(text))
             for pid, text, vector in zip(paper_ids, texts, vectors, strict=True)
         ]
-        if not rows:
-            return
-        insert = conflict_insert(self.engine.dialect.name, embeddings)
-        with self._write() as conn:
-            conn.execute(insert.on_conflict_do_nothing(index_elements=["model", "paper_id"]), rows)
+        self.embeddings.add(model, rows)
 
     def counts_by_model(self) -> dict[str, int]:
-        with self.engine.connect() as conn:
-            return dict(
-                conn.execute(select(embeddings.c.model, func.count()).group_by(embeddings.c.model)).all()
-            )
+        return self.embeddings.counts_by_model()
 
     # -- models ---------------------------------------------------------------------------------------
 
     def active_model(self) -> str | None:
         return state.get(self.engine, state.ACTIVE_MODEL)
-
-    def serving_model(self) -> str:
-        """The model queries are embedded with: the active one, or the configured one before any switch."""
-        return self.active_model() or self.settings.embedding_model
 
     def _maybe_switch(self, report: SyncReport, publish: bool = True) -> None:
         """Make the configured model active once every paper has an embedding from it."""
@@ -375,25 +285,14 @@ class Indexer:
         self, model: str, arxiv_ids: list[str], vectors: np.ndarray, hashes: list[str]
     ) -> int:
         """Store precomputed embeddings for the papers they were made from (same id, same text)."""
-        with self.engine.connect() as conn:
-            rows = []
-            for start in range(0, len(arxiv_ids), READ_CHUNK):
-                chunk = arxiv_ids[start : start + READ_CHUNK]
-                rows += conn.execute(
-                    select(papers.c.id, papers.c.arxiv_id, papers.c.title, papers.c.abstract).where(
-                        papers.c.arxiv_id.in_(chunk),
-                        ~exists().where(
-                            and_(embeddings.c.paper_id == papers.c.id, embeddings.c.model == model)
-                        ),
-                    )
-                ).all()
+        rows = self.embeddings.lacking(model, arxiv_ids)
         position = {a: i for i, a in enumerate(arxiv_ids)}
         ids, texts, chosen = [], [], []
         for row in rows:
             i = position[row.arxiv_id]
             text = document_text(row.title, row.abstract)
             if text_hash(text) == hashes[i]:
-                ids.append(row.id)
+                ids.append(row.paper_id)
                 texts.append(text)
                 chosen.append(i)
         for start in range(0, len(ids), READ_CHUNK):

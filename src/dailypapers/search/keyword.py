@@ -24,6 +24,7 @@ import tantivy
 from dailypapers import arxiv_ids
 from dailypapers.search.query import ParsedQuery
 from dailypapers.search.types import InvalidQuery, SearchFilters
+from dailypapers.store.search_documents import SearchDocument
 
 log = logging.getLogger(__name__)
 
@@ -39,18 +40,6 @@ WRITER_HEAP = 64_000_000
 
 Q = tantivy.Query
 SHOULD, MUST = tantivy.Occur.Should, tantivy.Occur.Must
-
-
-@dataclass(frozen=True, slots=True)
-class KeywordDoc:
-    paper_id: int
-    arxiv_id: str
-    title: str
-    abstract: str
-    authors: list[str]
-    categories: list[str]
-    published_at: datetime | None
-    daily: bool
 
 
 def _analyzers() -> dict[str, tantivy.TextAnalyzer]:
@@ -84,7 +73,7 @@ def _schema() -> tantivy.Schema:
     return builder.build()
 
 
-def to_document(doc: KeywordDoc) -> tantivy.Document:
+def to_document(doc: SearchDocument) -> tantivy.Document:
     document = tantivy.Document()
     document.add_integer("paper_id", doc.paper_id)
     document.add_text("arxiv_id", doc.arxiv_id.lower())
@@ -411,7 +400,7 @@ class KeywordWriter:
         self.raw = raw
         self.written = 0
 
-    def upsert(self, docs: Iterable[KeywordDoc]) -> int:
+    def upsert(self, docs: Iterable[SearchDocument]) -> int:
         count = 0
         for doc in docs:
             self.raw.delete_documents_by_term("paper_id", doc.paper_id)
@@ -420,7 +409,7 @@ class KeywordWriter:
         self.written += count
         return count
 
-    def add(self, docs: Iterable[KeywordDoc]) -> int:
+    def add(self, docs: Iterable[SearchDocument]) -> int:
         """Add without deleting first: only into an index known not to hold these papers."""
         count = 0
         for doc in docs:

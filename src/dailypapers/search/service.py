@@ -1,7 +1,7 @@
 """`Search`: keyword, semantic and hybrid search, and similar papers, over the derived indexes.
 
 Build one per process with `build_search(settings, engine)` and keep it (it caches the model and the
-indexes); it is safe to share between threads. Nothing is loaded until the first search (or `warm()`).
+indexes); it is safe to share between threads. Nothing is loaded until the first search.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Engine, select
 
 from dailypapers import arxiv_ids
 from dailypapers.search import query as query_text
@@ -23,7 +22,8 @@ from dailypapers.search.keyword import KeywordIndex
 from dailypapers.search.types import MODES, Embedder, Hit, InvalidQuery, Mode, SearchFilters
 from dailypapers.search.vectors import VectorIndex, from_blob
 from dailypapers.settings import Settings
-from dailypapers.store.schema import embeddings, papers
+from dailypapers.store.embeddings import SqlEmbeddings
+from dailypapers.store.engine import Engine, search_index_dir
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,9 @@ class Search:
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.index_dir = Path(index_dir or settings.search_index_dir)
+        self.index_dir = Path(index_dir or search_index_dir(settings))
         self.keyword = KeywordIndex(self.index_dir)
+        self.embeddings = SqlEmbeddings(engine)
         self.refresh_interval = refresh_interval
         self._embedder_factory = embedder_factory or (
             lambda name: SentenceEmbedder.from_settings(settings, name)
@@ -156,17 +157,10 @@ class Search:
 
     def _vector_of(self, paper_id: int, model: str) -> np.ndarray | None:
         """A paper's stored embedding, or one made now from its text (a paper not embedded yet)."""
-        with self.engine.connect() as conn:
-            blob = conn.execute(
-                select(embeddings.c.vector).where(
-                    embeddings.c.paper_id == paper_id, embeddings.c.model == model
-                )
-            ).scalar()
-            if blob is not None:
-                return from_blob(blob).astype(np.float32)
-            row = conn.execute(
-                select(papers.c.title, papers.c.abstract).where(papers.c.id == paper_id)
-            ).first()
+        blob = self.embeddings.vector(paper_id, model)
+        if blob is not None:
+            return from_blob(blob).astype(np.float32)
+        row = self.embeddings.paper_text(paper_id)
         if row is None:
             return None
         try:
@@ -228,16 +222,6 @@ class Search:
             log.exception("search refresh failed")
         finally:
             self._refresh_lock.release()
-
-    def warm(self) -> None:
-        """Load the model and the indexes now rather than on the first search."""
-        self.keyword.searcher() if self.keyword.exists() else None
-        model = self.model
-        self.vectors(model).ensure_loaded()
-        try:
-            self.embedder(model).embed_query("warm up")
-        except EmbeddingModelUnavailable as exc:
-            log.warning("%s", exc)
 
     def start_background_refresh(self, interval: float | None = None) -> None:
         """Catch up in a daemon thread every `interval` seconds, keeping that work off the request path."""

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, and_, func, select
 
-from dailypapers.store.schema import embeddings
+from dailypapers.store.embeddings import SqlEmbeddings, StoredVector
+from dailypapers.store.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +149,7 @@ class VectorIndex:
     def __init__(self, directory: Path, engine: Engine, model: str, *, index_id: str | None = None) -> None:
         self.directory = Path(directory) / "vectors"
         self.engine = engine
+        self.embeddings = SqlEmbeddings(engine)
         self.model = model
         self.index_id = index_id
         self.slug = model_slug(model)
@@ -277,46 +278,26 @@ class VectorIndex:
     def _catch_up(self, on_progress=None) -> int:
         added = 0
         low = max(0, self._watermark - OVERLAP_IDS)
-        model = embeddings.c.model == self.model
         # The window below the watermark costs a few thousand index entries; new rows above it are cheap.
         # Late commits are rare (concurrent writers on PostgreSQL), so the window is looked at now and then.
-        check_window = time.monotonic() - self._window_checked >= WINDOW_CHECK_SECONDS
-        with self.engine.connect() as conn:
-            late: list[int] = []
-            if check_window:
-                self._window_checked = time.monotonic()
-                window = conn.execute(
-                    select(embeddings.c.id).where(
-                        model, embeddings.c.id > low, embeddings.c.id <= self._watermark
-                    )
-                ).scalars()
-                late = [i for i in window if i not in self._recent]
-            if late:
-                rows = conn.execute(
-                    select(embeddings.c.id, embeddings.c.paper_id, embeddings.c.vector).where(
-                        embeddings.c.id.in_(late)
-                    )
-                ).all()
-                added += self._add_rows(rows)
-            cursor = self._watermark
-            while True:
-                rows = conn.execute(
-                    select(embeddings.c.id, embeddings.c.paper_id, embeddings.c.vector)
-                    .where(model, embeddings.c.id > cursor)
-                    .order_by(embeddings.c.id)
-                    .limit(CATCH_UP_CHUNK)
-                ).all()
-                if not rows:
-                    break
-                added += self._add_rows(rows)
-                cursor = rows[-1][0]
-                if on_progress is not None:
-                    on_progress(added)
-                if len(rows) < CATCH_UP_CHUNK:
-                    break
+        if time.monotonic() - self._window_checked >= WINDOW_CHECK_SECONDS:
+            self._window_checked = time.monotonic()
+            late = self.embeddings.late_vectors(self.model, low, self._watermark, self._recent)
+            added += self._add_rows(late)
+        cursor = self._watermark
+        while True:
+            rows = self.embeddings.vectors_after(self.model, cursor, CATCH_UP_CHUNK)
+            if not rows:
+                break
+            added += self._add_rows(rows)
+            cursor = rows[-1].id
+            if on_progress is not None:
+                on_progress(added)
+            if len(rows) < CATCH_UP_CHUNK:
+                break
         return added
 
-    def _add_rows(self, rows) -> int:
+    def _add_rows(self, rows: list[StoredVector]) -> int:
         if not rows:
             return 0
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -458,13 +439,7 @@ class VectorIndex:
     def lag(self) -> int:
         """Embeddings in the table that the published file does not hold (what a new process catches up)."""
         manifest = self.read_manifest()
-        watermark = manifest.watermark if manifest else 0
-        with self.engine.connect() as conn:
-            return conn.execute(
-                select(func.count())
-                .select_from(embeddings)
-                .where(and_(embeddings.c.model == self.model, embeddings.c.id > watermark))
-            ).scalar_one()
+        return self.embeddings.count_after(self.model, manifest.watermark if manifest else 0)
 
     def file_size(self) -> int:
         manifest = self.read_manifest()

@@ -270,7 +270,7 @@ class AccountStore:
                 conn.execute(select(upvotes.c.paper_id).where(upvotes.c.user_id == user_id)).scalars()
             )
             conn.execute(delete(upvotes).where(upvotes.c.user_id == user_id))
-            self.papers._refresh_votes(conn, voted)
+            self.papers.refresh_votes(conn, voted)
             conn.execute(delete(users).where(users.c.id == user_id))
 
     # -- sessions -----------------------------------------------------------------------------------

@@ -245,7 +245,7 @@ class CommunityStore:
                 )
             )
             # Its trending weight counts from its first day on the feed.
-            self.store._refresh_votes(conn, {paper_id})
+            self.store.refresh_votes(conn, {paper_id})
         return Submission(paper_id, paper["arxiv_id"], day, now, comment)
 
     def submission_note(self, paper_id: int) -> dict[str, Any] | None:
@@ -309,7 +309,7 @@ class CommunityStore:
             if on or key is not None:
                 count = conn.execute(_UPVOTE_RECOUNT, {"paper_id": paper_id, "key": key}).scalar_one()
             else:  # the sum would lose its precision: recount it from every vote
-                self.store._refresh_votes(conn, {paper_id})
+                self.store.refresh_votes(conn, {paper_id})
                 count = conn.execute(select(papers.c.upvotes).where(papers.c.id == paper_id)).scalar_one()
         return UpvoteState(paper_id, count, on)
 
@@ -684,7 +684,7 @@ class CommunityStore:
         conn.execute(upvotes.delete().where(upvotes.c.user_id == user_id))
         # Replies by others to their comments go with them (cascade): recount those papers too.
         conn.execute(comments.delete().where(comments.c.user_id == user_id))
-        self.store._refresh_votes(conn, voted)
+        self.store.refresh_votes(conn, voted)
         for paper_id in sorted(discussed):
             paper = self._lock_paper(conn, paper_id)
             self._refresh_comments(conn, paper)

@@ -1,7 +1,9 @@
-"""Engines for SQLite (WAL, foreign keys, busy timeout) and PostgreSQL, and migrations."""
+"""Engines for SQLite (WAL, foreign keys, busy timeout) and PostgreSQL, the database URL (shown without its
+password, the default search index dir), and migrations."""
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 import time
@@ -9,12 +11,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy import Connection, Table, create_engine, event
+
+# Re-exported: code outside store/ passes an engine around and names its type from here, never from
+# SQLAlchemy (only store/ looks inside one).
+from sqlalchemy import Engine as Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError, InvalidatePoolError, OperationalError
 
-from dailypapers.settings import Settings
+from dailypapers.settings import Settings, default_data_dir
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -155,6 +161,25 @@ def conflict_insert(dialect: str, table: Table):
     """An INSERT into `table` that takes ON CONFLICT clauses: SQLAlchemy has one construct per dialect, and
     the two spell the clauses alike."""
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def display_url(url: str) -> str:
+    """The database URL with its password hidden, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def search_index_dir(settings: Settings) -> Path:
+    """`index_dir`, or its default for this database (never shared by two databases): beside a SQLite file,
+    else under the data directory, named by a hash of the URL without its password (so an existing
+    deployment's index stays where it is)."""
+    if settings.index_dir is not None:
+        return Path(settings.index_dir).expanduser()
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        database = Path(url.database).expanduser()
+        return database.with_name(f"{database.stem}-index")
+    digest = hashlib.sha256(display_url(settings.database_url).encode()).hexdigest()[:12]
+    return default_data_dir() / "index" / digest
 
 
 def alembic_config(settings: Settings):

@@ -132,7 +132,7 @@ class SqlStore:
             added = self._add_feed_entries(conn, feed_records, ids)
             counts.feed_new = len(added)
             # New papers with imported upvotes, and papers whose votes or feed days changed, get a new key.
-            self._refresh_votes(conn, touched_votes | new_ids | {row["paper_id"] for row in added})
+            self.refresh_votes(conn, touched_votes | new_ids | {row["paper_id"] for row in added})
             self._record_versions(conn, records, ids, now)
             if also is not None:
                 also(conn, counts)
@@ -271,8 +271,9 @@ class SqlStore:
             )
         return rows
 
-    def _refresh_votes(self, conn, paper_ids: set[int]) -> None:
-        """Recount upvotes and recompute the trending key of these papers from the stored rows."""
+    def refresh_votes(self, conn, paper_ids: set[int]) -> None:
+        """Recount upvotes and recompute the trending key of these papers from the stored rows, in the
+        caller's transaction (the community and account stores call it after changing votes)."""
         if not paper_ids:
             return
         ids = list(paper_ids)

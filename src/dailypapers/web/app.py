@@ -17,12 +17,13 @@ from dailypapers.services.jobs import BackgroundJobs, JobRunner
 from dailypapers.services.submissions import Submissions
 from dailypapers.settings import Settings
 from dailypapers.store.accounts import AccountStore
+from dailypapers.store.changes import change_signal
 from dailypapers.store.engine import make_engine
 from dailypapers.store.jobs import SqlJobStore
 from dailypapers.store.papers import SqlStore
 from dailypapers.web import accounts, api, auth, community, errors, feeds, pages, search, templating
 from dailypapers.web import subscriptions as digest_subscriptions
-from dailypapers.web.cache import PageCache, version_source
+from dailypapers.web.cache import PageCache
 
 HERE = Path(__file__).resolve().parent
 MAX_URL_LENGTH = 4096
@@ -65,7 +66,7 @@ def create_app(
     settings = settings or Settings()
     if store is None:
         store = SqlStore(make_engine(settings), settings.trending_half_life_hours)
-    page_version = version_source(store.engine)
+    page_version = change_signal(store.engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):

@@ -3,13 +3,9 @@
 The daily page, `/api/daily_papers` and a paper's comments are read far more often than the data under
 them changes, and building one costs milliseconds of Python (queries, views, template). So anonymous GETs
 of those paths are answered from memory while the database's change counter is the one they were built
-under. The counter moves with every commit by anyone (this process, `dailypapers import` in a cron job,
-another web worker), so no entry is ever served after a change:
-
-- SQLite: `PRAGMA data_version` on a connection of our own that never writes; it changes whenever any other
-  connection commits (about 8 µs a request).
-- PostgreSQL: `pg_current_snapshot()` (xmin:xmax:in-progress ids): a commit takes its id out of the list,
-  a new writer moves xmax, readers leave it alone (one round trip; any database of the server counts).
+under. The counter (dailypapers.store.changes: `PRAGMA data_version` on SQLite, about 8 µs a request; the
+current snapshot on PostgreSQL) moves with every commit by anyone (this process, `dailypapers import` in a
+cron job, another web worker), so no entry is ever served after a change.
 
 The counter is read before the page is built: a commit landing meanwhile leaves that entry under an old
 counter, never a new one. Every other path goes straight through (trending scores move with the clock, a
@@ -27,18 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sqlite3
-import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from pathlib import Path
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import Engine, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dailypapers.store.engine import read_connection
+from dailypapers.store.changes import ChangeSignal
 
 CACHEABLE = re.compile(
     r"^/(?:index\.json)?$|^/papers/(?:date|week|month)/[^/]+$|^/api/daily_papers$|^/api/papers/.+/comments$"
@@ -49,64 +40,10 @@ MAX_ENTRY_BYTES = 1024 * 1024
 SESSION_COOKIE = b"dp_session="  # web.auth.SESSION_COOKIE
 
 
-class SqliteVersion:
-    """`PRAGMA data_version` of a read-only connection that is ours alone."""
-
-    blocking = False  # a few microseconds: read on the event loop
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._conn: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self) -> int:
-        with self._lock:
-            if self._conn is None:
-                uri = f"{Path(self.path).resolve().as_uri()}?mode=ro"
-                self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
-            return self._conn.execute("PRAGMA data_version").fetchone()[0]
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-
-class PostgresVersion:
-    """The server's current snapshot: it changes with every commit, and with nothing that only reads."""
-
-    blocking = True  # a network round trip: read in a worker thread
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def __call__(self) -> str:
-        with read_connection(self.engine) as conn:
-            return conn.execute(text("SELECT pg_current_snapshot()::text")).scalar_one()
-
-    def close(self) -> None:
-        pass
-
-
-def version_source(engine: Engine) -> SqliteVersion | PostgresVersion | None:
-    """How to read the change counter of this engine's database; None when there is no such thing."""
-    url = engine.url
-    if url.get_backend_name() == "sqlite":
-        if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
-            return None
-        return SqliteVersion(url.database)
-    if url.get_backend_name() == "postgresql":
-        return PostgresVersion(engine)
-    return None
-
-
 class PageCache:
     """ASGI middleware answering anonymous GETs of the feed pages from memory (see the module doc)."""
 
-    def __init__(
-        self, app: ASGIApp, version: Callable[[], object] | None, max_bytes: int = MAX_BYTES
-    ) -> None:
+    def __init__(self, app: ASGIApp, version: ChangeSignal | None, max_bytes: int = MAX_BYTES) -> None:
         self.app = app
         self.version = version
         self.max_bytes = max_bytes

@@ -19,12 +19,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
-from sqlalchemy import select
 
 from dailypapers import arxiv_ids, hf_shapes, highlight
 from dailypapers.papers import PaperView
 from dailypapers.search.types import MAX_QUERY_CHARS, MODES, Hit, InvalidQuery, SearchFilters, SearchService
-from dailypapers.store.schema import embeddings
+from dailypapers.store.embeddings import SqlEmbeddings
 from dailypapers.web.community import upvoted_ids
 from dailypapers.web.deps import StoreDep
 from dailypapers.web.responses import JSONResponse
@@ -340,19 +339,13 @@ def similar_views(request: Request, store, view: PaperView, limit: int = SIMILAR
     Only for papers already embedded: a page view must not load the embedding model to embed one.
     """
     try:
-        if not _has_embedding(store, view.id):
+        if not SqlEmbeddings(store.engine).has_any(view.id):
             return []
         hits = request.app.state.search.get().similar(view.id, limit=limit)
         return [v for v in store.get_many([h.paper_id for h in hits]) if v.id != view.id]
     except Exception:
         log.warning("no similar papers for %s", view.arxiv_id, exc_info=True)
         return []
-
-
-def _has_embedding(store, paper_id: int) -> bool:
-    query = select(embeddings.c.id).where(embeddings.c.paper_id == paper_id).limit(1)
-    with store.engine.connect() as conn:
-        return conn.execute(query).first() is not None
 
 
 # -- the search page --------------------------------------------------------------------------------------
