@@ -202,9 +202,10 @@ def compose_all(database_url: str, index_dir: str, out) -> None:
     from sqlalchemy import select
 
     from dailypapers.digests import compose, delivery
-    from dailypapers.digests.subscriptions import Preferences
+    from dailypapers.store.digest_runs import Claimed
     from dailypapers.store.engine import make_engine
     from dailypapers.store.schema import subscriptions
+    from dailypapers.store.subscriptions import Preferences
 
     settings = _settings(database_url, Path(index_dir))
     engine = make_engine(settings)
@@ -212,7 +213,7 @@ def compose_all(database_url: str, index_dir: str, out) -> None:
     wall, cpu = time.perf_counter(), time.process_time()
     composer = delivery.make_composer(settings, engine, period, run_id=1)
     setup_cpu = time.process_time() - cpu
-    store = delivery.RunStore(engine)
+    store = delivery.run_store(engine)
     last, messages, empty, size = 0, 0, 0, 0
     cpu = time.process_time()
     wall_compose = time.perf_counter()
@@ -227,7 +228,7 @@ def compose_all(database_url: str, index_dir: str, out) -> None:
         already = store.received([r.id for r in rows], set(composer.pool.papers))
         for row in rows:
             prefs = Preferences(row.frequency, row.max_papers, list(row.categories), list(row.searches))
-            claimed = delivery.Claimed(row.id, row.email, row.key, prefs, 0)
+            claimed = Claimed(row.id, row.email, row.key, prefs, 0)
             outgoing = composer.message(claimed, already[row.id])
             if outgoing is None:
                 empty += 1

@@ -7,8 +7,9 @@ import re
 from datetime import date
 
 from dailypapers.digests import compose, delivery
-from dailypapers.digests.subscriptions import Preferences, Subscriptions
 from dailypapers.mail.smtp import SmtpMailer
+from dailypapers.store.subscriptions import Preferences
+from dailypapers.store.subscriptions import SqlSubscriptionStore as Subscriptions
 
 # The demo slice's arXiv listing papers (with categories) were published 2026-06-29..07-01: a Wednesday.
 DAY = date(2026, 7, 1)

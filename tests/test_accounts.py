@@ -322,8 +322,8 @@ def test_delete_account_deletes_the_row_its_upvotes_and_recounts(site):
     assert site.store.get("2608.00003").num_comments == 1
     site.accounts.issue_token(alice.id, "reset", alice.email, timedelta(hours=1))
     # Her digest subscription (made from her settings, so tied to the account) goes with it; another stays.
-    from dailypapers.digests.subscriptions import Subscriptions
     from dailypapers.store.schema import subscriptions
+    from dailypapers.store.subscriptions import SqlSubscriptionStore as Subscriptions
 
     digests = Subscriptions(site.store.engine)
     for address in (alice.email, "someone.else@example.org"):

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ROOT, make_settings
 from dailypapers.digests import compose, delivery
-from dailypapers.digests.subscriptions import Preferences
+from dailypapers.store.subscriptions import Preferences
 from digest_support import DAY
 from test_browser import CHROMIUM_ARGS, browser  # noqa: F401  (the module-scoped Chromium fixture)
 

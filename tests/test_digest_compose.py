@@ -9,7 +9,10 @@ from email import message_from_bytes, policy
 import pytest
 
 from dailypapers.digests import compose
-from dailypapers.digests.subscriptions import InvalidInput, Preferences, normalize_email, parse_preferences
+from dailypapers.digests.subscriptions import InvalidInput, parse_preferences
+from dailypapers.emails import InvalidEmail, normalize_email
+from dailypapers.mail.builder import UnsendableAddress
+from dailypapers.store.subscriptions import Preferences
 
 LONG = "x" * 400
 
@@ -205,7 +208,7 @@ def test_marker_text_in_a_paper_does_not_break_its_card():
 def test_a_stored_address_with_a_line_break_is_never_written_into_headers():
     _picks, body, links = _digest()
     for bad in ("a\n@example.org", "a@example.org\r\nBcc: x@evil.org", "a b@example.org"):
-        with pytest.raises(compose.UnsendableAddress):
+        with pytest.raises(UnsendableAddress):
             _maker().build(
                 recipient=bad,
                 subscription_id=1,
@@ -270,7 +273,7 @@ def test_dkim_signs_both_list_unsubscribe_headers(tmp_path):
     ],
 )
 def test_bad_addresses_are_refused(raw):
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidEmail):
         normalize_email(raw)
 
 

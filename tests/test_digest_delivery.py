@@ -11,9 +11,9 @@ from sqlalchemy import insert, select, update
 
 from conftest import LiveServer
 from dailypapers.digests import compose, delivery
-from dailypapers.digests.subscriptions import Subscriptions
 from dailypapers.store.engine import write_transaction
 from dailypapers.store.schema import digest_deliveries, digest_received, subscriptions
+from dailypapers.store.subscriptions import SqlSubscriptionStore as Subscriptions
 from digest_support import DAY, NEXT_DAY, papers_in, send, subscribe
 
 
@@ -175,7 +175,7 @@ def test_rows_claimed_by_a_dead_sender_with_this_pid_are_reclaimed(fast, demo_st
     emails = [f"c{i}@example.org" for i in range(3)]
     for email in emails:
         subscribe(engine, email)
-    earlier = delivery.RunStore(engine)
+    earlier = delivery.run_store(engine)
     run_id, _status, _created = earlier.start(compose.period_for("daily", DAY))
     assert len(earlier.claim(run_id, 2)) == 2  # then it died before sending
     earlier.close()

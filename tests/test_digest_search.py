@@ -6,11 +6,11 @@ from rich.console import Console
 
 from conftest import DEMO_DATA, make_settings
 from dailypapers.digests import candidates, compose, delivery
-from dailypapers.digests.subscriptions import Preferences
 from dailypapers.importers.files import import_file
 from dailypapers.search.commands import prepare_demo
 from dailypapers.store.engine import make_engine
 from dailypapers.store.papers import SqlStore
+from dailypapers.store.subscriptions import Preferences
 from digest_support import DAY
 
 

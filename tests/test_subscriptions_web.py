@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from accounts_support import make_account, sign_in
-from dailypapers.digests.subscriptions import Subscriptions
 from dailypapers.mail.smtp import SmtpMailer
+from dailypapers.store.subscriptions import SqlSubscriptionStore as Subscriptions
 from dailypapers.web.app import create_app
 
 LINK = re.compile(r"https?://\S+/(?:subscriptions/(?:confirm|preferences)|unsubscribe)/[A-Za-z0-9._-]+")

@@ -38,11 +38,11 @@ def _accounts():
 
 
 def _email(value: str) -> str:
-    from dailypapers.accounts.credentials import InvalidInput, normalize_email
+    from dailypapers.emails import InvalidEmail, normalize_email
 
     try:
         return normalize_email(value)
-    except InvalidInput as exc:
+    except InvalidEmail as exc:
         raise _fail(f"{value!r}: {exc}") from None
 
 

@@ -1,4 +1,5 @@
-"""Passwords (argon2id), random tokens and their hashes, and the rules for usernames and e-mail addresses.
+"""Passwords (argon2id), random tokens and their hashes, and the rules for usernames (addresses follow
+`dailypapers.emails`).
 
 Pure: no web framework, no database.
 """
@@ -15,7 +16,6 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 MIN_PASSWORD = 8
 # argon2 takes any length, but hashing megabytes on every sign-in attempt is a denial of service.
 MAX_PASSWORD = 1024
-MAX_EMAIL = 254
 USERNAME_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,37}[A-Za-z0-9])?")
 # Names that would read as the site speaking, or that shadow our own paths.
 RESERVED_USERNAMES = frozenset(
@@ -23,9 +23,6 @@ RESERVED_USERNAMES = frozenset(
      "settings", "signin", "signup", "signout", "login", "logout", "u", "user", "users", "papers",
      "static", "feeds", "search", "null", "none", "anonymous", "dailypapers", "huggingface", "hf"}
 )  # fmt: skip
-# A local part in plain ASCII, no quoting, nothing that could split a header or an address list.
-_LOCAL_RE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}")
-_LABEL_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 API_TOKEN_PREFIX = "dp_"
 
@@ -95,29 +92,6 @@ def normalize_username(value: str, *, allow_reserved: bool = False) -> str:
     if name.lower() in RESERVED_USERNAMES and not allow_reserved:
         raise InvalidInput("username", "That username is reserved.")
     return name
-
-
-def normalize_email(value: str) -> str:
-    """The address in the form we store and compare: trimmed, lower case, domain in ASCII (IDNA)."""
-    address = value.strip()
-    if not address:
-        raise InvalidInput("email", "Enter your e-mail address.")
-    if len(address) > MAX_EMAIL:
-        raise InvalidInput("email", f"An e-mail address has at most {MAX_EMAIL} characters.")
-    local, at, domain = address.rpartition("@")
-    if not at or not _LOCAL_RE.fullmatch(local) or local.startswith(".") or ".." in local:
-        raise InvalidInput("email", "That does not look like an e-mail address.")
-    try:
-        domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise InvalidInput("email", "That does not look like an e-mail address.") from None
-    labels = domain.split(".")
-    if len(labels) < 2 or not all(_LABEL_RE.fullmatch(label) for label in labels):
-        raise InvalidInput("email", "That does not look like an e-mail address.")
-    normalized = f"{local}@{domain}".lower()
-    if len(normalized) > MAX_EMAIL:
-        raise InvalidInput("email", f"An e-mail address has at most {MAX_EMAIL} characters.")
-    return normalized
 
 
 def plain_line(value: str, limit: int) -> str:

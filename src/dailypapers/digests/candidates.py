@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 
 import numpy as np
-from sqlalchemy import Engine, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dailypapers.digests.compose import Paper, Period, Pool, SearchMatcher, keyword_matcher
 from dailypapers.search.vectors import from_blob, to_blob
-from dailypapers.store.engine import write_transaction
-from dailypapers.store.schema import digest_query_vectors, embeddings, feed_entries, papers, subscriptions
+from dailypapers.store.digest_candidates import SqlCandidateStore
+from dailypapers.store.subscriptions import SqlSubscriptionStore
 
 log = logging.getLogger(__name__)
 
@@ -22,68 +20,35 @@ SEMANTIC_MIN_SCORE = 0.35  # cosine: below it a "nearest" paper is not about the
 SEARCH_LOOKBACK_DAYS = 30  # papers on the feed in the period may have been published this long before
 
 
-def load_pool(engine: Engine, period: Period) -> Pool:
+def load_pool(engine, period: Period) -> Pool:
     """Papers on the feed in the period, and papers first published in it."""
-    start = datetime.combine(period.start, time(0), tzinfo=UTC)
-    end = datetime.combine(period.end + timedelta(days=1), time(0), tzinfo=UTC)
-    in_period = select(feed_entries.c.paper_id).where(
-        feed_entries.c.day >= period.start,
-        feed_entries.c.day <= period.end,
-        feed_entries.c.removed_at.is_(None),
+    found = SqlCandidateStore(engine).period_papers(period.start, period.end)
+    return Pool.of(
+        Paper(
+            id=p.id,
+            arxiv_id=p.arxiv_id,
+            title=p.title,
+            authors=p.authors,
+            abstract=p.abstract,
+            upvotes=p.upvotes,
+            categories=p.categories,
+            on_feed=p.on_feed,
+            trend_key=p.trend_key,
+        )
+        for p in found
     )
-    columns = [
-        papers.c.id,
-        papers.c.arxiv_id,
-        papers.c.title,
-        papers.c.authors,
-        papers.c.abstract,
-        papers.c.upvotes,
-        papers.c.categories,
-        papers.c.trend_key,
-        papers.c.withdrawn_at,
-    ]
-    query = select(*columns).where(
-        or_(papers.c.id.in_(in_period), (papers.c.published_at >= start) & (papers.c.published_at < end))
-    )
-    with engine.connect() as conn:
-        feed_ids = set(conn.execute(in_period).scalars())
-        found = [
-            Paper(
-                id=row.id,
-                arxiv_id=row.arxiv_id,
-                title=row.title,
-                authors=list(row.authors or []),
-                abstract=row.abstract or "",
-                upvotes=row.upvotes or 0,
-                categories=list(row.categories or []),
-                on_feed=row.id in feed_ids,
-                trend_key=row.trend_key,
-            )
-            for row in conn.execute(query)
-            if row.withdrawn_at is None
-        ]
-    return Pool.of(found)
 
 
-def active_model(settings, engine: Engine) -> str:
+def active_model(settings, engine) -> str:
     """The model the search engine embeds with (the active set, else the configured one)."""
     from dailypapers.search import state
 
     return state.get(engine, state.ACTIVE_MODEL) or settings.embedding_model
 
 
-def semantic_queries(engine: Engine, frequency: str | None = None) -> set[str]:
+def semantic_queries(engine, frequency: str | None = None) -> set[str]:
     """The distinct semantic saved searches of active subscribers (of one frequency)."""
-    query = select(subscriptions.c.searches).where(subscriptions.c.status == "active")
-    if frequency is not None:
-        query = query.where(subscriptions.c.frequency == frequency)
-    found: set[str] = set()
-    with engine.connect() as conn:
-        for (searches,) in conn.execution_options(yield_per=2000).execute(query):
-            for search in searches or ():
-                if search.get("mode") == "semantic":
-                    found.add(search["q"])
-    return found
+    return SqlSubscriptionStore(engine).semantic_searches(frequency)
 
 
 def _embed_in_child(settings, model: str, queries: list[str]) -> list[bytes]:
@@ -104,64 +69,38 @@ def embed_elsewhere(settings, model: str, queries: list[str]) -> list[np.ndarray
 
 
 def ensure_query_vectors(
-    settings, engine: Engine, queries: set[str], *, embed: Callable[[list[str]], list] | None = None
+    settings, engine, queries: set[str], *, embed: Callable[[list[str]], list] | None = None
 ) -> dict[str, np.ndarray]:
     """The vectors of these semantic queries for the active model: stored ones, the rest embedded now (by
     `embed`, else in a child process) and stored for the next run."""
     model = active_model(settings, engine)
-    vectors: dict[str, np.ndarray] = {}
-    wanted = sorted(q for q in queries if q)
-    with engine.connect() as conn:
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            rows = conn.execute(
-                select(digest_query_vectors.c.query, digest_query_vectors.c.vector).where(
-                    digest_query_vectors.c.model == model, digest_query_vectors.c.query.in_(chunk)
-                )
-            )
-            for query, blob in rows:
-                vectors[query] = from_blob(blob).astype(np.float32)
-    missing = [q for q in wanted if q not in vectors]
+    store = SqlCandidateStore(engine)
+    wanted = {q for q in queries if q}
+    vectors = {
+        q: from_blob(blob).astype(np.float32) for q, blob in store.query_vectors(model, wanted).items()
+    }
+    missing = sorted(wanted - vectors.keys())
     if missing:
         try:
             made = embed(missing) if embed is not None else embed_elsewhere(settings, model, missing)
         except Exception as exc:  # no model here: those searches fall back to keywords
             log.warning("could not embed %d saved searches: %s", len(missing), exc)
             return vectors
-        now = datetime.now(UTC)
-        rows = [
-            {"model": model, "query": q, "vector": to_blob(v), "created_at": now}
-            for q, v in zip(missing, made, strict=True)
-        ]
-        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-        with write_transaction(engine) as conn:
-            conn.execute(dialect.insert(digest_query_vectors).on_conflict_do_nothing(), rows)
+        store.add_query_vectors(model, {q: to_blob(v) for q, v in zip(missing, made, strict=True)})
         vectors.update({q: np.asarray(v, dtype=np.float32) for q, v in zip(missing, made, strict=True)})
     return vectors
 
 
-def _pool_vectors(engine: Engine, model: str, pool: Pool) -> tuple[list[int], np.ndarray | None]:
-    ids: list[int] = []
-    blobs: list[bytes] = []
-    wanted = sorted(pool.papers)
-    with engine.connect() as conn:
-        for start in range(0, len(wanted), 500):
-            rows = conn.execute(
-                select(embeddings.c.paper_id, embeddings.c.vector).where(
-                    embeddings.c.model == model, embeddings.c.paper_id.in_(wanted[start : start + 500])
-                )
-            )
-            for paper_id, blob in rows:
-                ids.append(paper_id)
-                blobs.append(blob)
-    if not ids:
-        return ids, None
-    return ids, np.stack([from_blob(b) for b in blobs]).astype(np.float32)
+def _pool_vectors(engine, model: str, pool: Pool) -> tuple[list[int], np.ndarray | None]:
+    found = SqlCandidateStore(engine).paper_vectors(model, pool.papers)
+    if not found:
+        return [], None
+    return [paper_id for paper_id, _ in found], np.stack([from_blob(b) for _, b in found]).astype(np.float32)
 
 
 def search_matcher(
     settings,
-    engine: Engine,
+    engine,
     pool: Pool,
     period: Period,
     *,
@@ -198,7 +137,7 @@ def search_matcher(
     return match
 
 
-def _keyword_engine(settings, engine: Engine, period: Period, pool: Pool):
+def _keyword_engine(settings, engine, period: Period, pool: Pool):
     """Keyword search through the tantivy index (no embedding model), or None without an index."""
     from dailypapers.store.engine import search_index_dir
 

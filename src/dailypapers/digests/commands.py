@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -54,16 +53,17 @@ def preview_command(
     """Write one subscriber's next digest as HTML, text and .eml files, without sending or recording it."""
     from dailypapers.digests import delivery
     from dailypapers.digests.compose import MessageMaker
-    from dailypapers.digests.subscriptions import InvalidInput, Preferences, Subscriptions, normalize_email
+    from dailypapers.emails import InvalidEmail, normalize_email
+    from dailypapers.store.subscriptions import Preferences, SqlSubscriptionStore
 
     cli = _cli()
     settings = cli.load_settings()
     engine = cli._require_migrated(settings)
     try:
         address = normalize_email(email)
-    except InvalidInput as exc:
+    except InvalidEmail as exc:
         raise typer.BadParameter(str(exc), param_hint="--email") from None
-    subscription = Subscriptions(engine).by_email(address)
+    subscription = SqlSubscriptionStore(engine).by_email(address)
     if subscription is None:
         cli.console.print(f"{escape(address)} has no subscription: previewing the default digest.")
         preferences, key, sid = Preferences(frequency or "daily"), "preview", 0
@@ -75,7 +75,7 @@ def preview_command(
         raise typer.BadParameter(str(exc), param_hint="--date") from None
     semantic = {s["q"] for s in preferences.searches if s.get("mode") == "semantic"}
     composer = delivery.make_composer(settings, engine, period, None, semantic=semantic)
-    already = delivery.RunStore(engine).received([sid], set(composer.pool.papers)).get(sid, set())
+    already = delivery.run_store(engine).received([sid], set(composer.pool.papers)).get(sid, set())
     picks, body, links = composer.body(preferences, already, key)
     engine.dispose()
     if body is None:
@@ -110,64 +110,52 @@ def preview_command(
     )
 
 
-def send(settings, engine, frequency: str, day: date | None = None, *, dry_run: bool = False, console=None):
-    """Send (or resume) the run for `day` with a progress bar; returns the run report."""
-    from dailypapers.digests import delivery
-    from dailypapers.digests.compose import period_for
-    from dailypapers.mail import make_mailer
+class _ProgressBar:
+    """A run's progress on the console (a `RunObserver` of `dailypapers.services.digests`)."""
 
-    console = console or _cli().console
-    period = period_for(frequency, day or datetime.now(UTC).date())
+    def __init__(self, progress: Progress, task) -> None:
+        self.progress = progress
+        self.task = task
+        self.counts: dict[str, int] = {}
+
+    def started(self, report) -> None:
+        done = report.sent + report.failed + report.empty + report.cancelled
+        self.progress.update(self.task, total=report.subscribers, completed=done)
+        if report.resumed:
+            self.progress.console.print(
+                f"Resuming run {report.run_id}: {done:,} of {report.subscribers:,} done."
+            )
+
+    def progressed(self, what: str, count: int) -> None:
+        self.counts[what] = self.counts.get(what, 0) + count
+        if what != "retry":
+            self.progress.advance(self.task, count)
+        status = ", ".join(f"{v:,} {k}" for k, v in sorted(self.counts.items()))
+        self.progress.update(self.task, status=status)
+
+
+def send(settings, engine, period, *, dry_run: bool = False):
+    """Send (or resume) the run of `period` with a progress bar; returns the run report."""
+    from dailypapers.services.digests import send_digests
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[status]}"),
         TimeElapsedColumn(),
-        console=console,
+        console=_cli().console,
         transient=False,
     ) as progress:
-        task = progress.add_task(f"{frequency} digest {period.key}", total=None, status="")
-        counts: dict[str, int] = {}
-
-        def on_start(report) -> None:
-            done = report.sent + report.failed + report.empty + report.cancelled
-            progress.update(task, total=report.subscribers, completed=done)
-            if report.resumed:
-                progress.console.print(
-                    f"Resuming run {report.run_id}: {done:,} of {report.subscribers:,} done."
-                )
-
-        def on_progress(what: str, n: int) -> None:
-            counts[what] = counts.get(what, 0) + n
-            if what != "retry":
-                progress.advance(task, n)
-            progress.update(task, status=", ".join(f"{v:,} {k}" for k, v in sorted(counts.items())))
-
-        if dry_run:
-            with engine.connect() as conn:
-                from sqlalchemy import func, select
-
-                from dailypapers.store.schema import subscriptions
-
-                total = conn.execute(
-                    select(func.count()).where(
-                        subscriptions.c.status == "active", subscriptions.c.frequency == frequency
-                    )
-                ).scalar_one()
-            progress.update(task, total=total)
-            return delivery.dry_run(settings, engine, period, on_progress=on_progress)
-        mailer = make_mailer(settings, max_connections=settings.digest_smtp_connections)
-
-        async def run():
-            try:
-                return await delivery.send_run(
-                    settings, engine, mailer, period, on_start=on_start, on_progress=on_progress
-                )
-            finally:
-                await mailer.aclose()
-
-        return asyncio.run(run())
+        task = progress.add_task(f"{period.frequency} digest {period.key}", total=None, status="")
+        return send_digests(
+            settings,
+            engine,
+            period.frequency,
+            period.end,
+            dry_run=dry_run,
+            observer=_ProgressBar(progress, task),
+        )
 
 
 @digest_app.command("send")
@@ -194,7 +182,7 @@ def send_command(
         cli.console.print(f"[red]Cannot send:[/red] {escape(problem)}")
         raise typer.Exit(1)
     try:
-        report = send(settings, engine, frequency, period.end, dry_run=dry_run)
+        report = send(settings, engine, period, dry_run=dry_run)
     finally:
         engine.dispose()
     if report.already_finished:
@@ -228,31 +216,22 @@ def delivery_problem(settings) -> str | None:
     return None
 
 
-def run_scheduled(settings, engine, frequency: str, day: date, console) -> None:
-    """What the worker runs after the day's papers are in (errors are reported, never fatal)."""
-    try:
-        report = send(settings, engine, frequency, day, console=console)
-        console.print(report.line(), highlight=False, soft_wrap=True)
-    except ValueError as exc:
-        console.print(escape(str(exc)))
-    except Exception as exc:  # the worker keeps its schedule whatever one run does
-        console.print(f"[red]{frequency} digest failed:[/red] {escape(str(exc))}")
-
-
 @digest_app.command("status")
 def status_command(
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many recent runs.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List recent digest runs with their counts."""
+    from dataclasses import asdict
+
     from rich.console import Console
 
-    from dailypapers.digests.delivery import RunStore
+    from dailypapers.digests.delivery import run_store
 
     cli = _cli()
     settings = cli.load_settings()
     engine = cli._require_migrated(settings)
-    runs = RunStore(engine).recent(limit)
+    runs = [asdict(run) for run in run_store(engine).recent(limit)]
     engine.dispose()
     if as_json:
         typer.echo(json.dumps(runs, default=str, indent=2))

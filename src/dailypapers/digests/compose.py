@@ -2,30 +2,26 @@
 
 Speed comes from doing the expensive work once: each paper's card is rendered and its CSS inlined once per
 run, the page around the cards once per run; a subscriber's digest is a join of cached fragments, and the
-per-recipient parts (links, headers) are stamped into it with `str.replace` before the MIME parts are
-encoded. No `EmailMessage` per recipient: the headers are written by hand (ASCII, never folded, so
-`List-Unsubscribe` is never RFC 2047-encoded).
+per-recipient links are stamped into it with `str.replace`, and the site's one mail builder
+(`dailypapers.mail.builder`) writes the message around it with the list headers.
 """
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 import hmac
 import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from email.header import Header
-from email.utils import format_datetime, parseaddr
 from html import escape
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import css_inline
 import jinja2
 
-from dailypapers.digests.subscriptions import Preferences
+from dailypapers.mail.builder import Content, MailBuilder
+from dailypapers.store.subscriptions import Preferences
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ABSTRACT_CHARS = 320
@@ -349,36 +345,9 @@ def personalize(rendered: Rendered, links: Links) -> Rendered:
 # -- the message ---------------------------------------------------------------------------------------
 
 
-def _qp(text: str) -> bytes:
-    """Quoted-printable with CRLF lines (lines stay under 78 characters whatever the content)."""
-    return binascii.b2a_qp(text.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
-
-
-def _header_value(value: str) -> str:
-    """ASCII as it is; anything else as an RFC 2047 encoded word (only for From and Subject)."""
-    if value.isascii():
-        return value
-    return Header(value, "utf-8").encode(maxlinelen=998)
-
-
-def _from_header(mail_from: str) -> str:
-    name, address = parseaddr(mail_from)
-    if not address:
-        raise ValueError(f"mail_from has no address: {mail_from!r}")
-    if not name:
-        return address
-    if name.isascii():
-        quoted = name.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{quoted}" <{address}>'
-    return f"{_header_value(name)} <{address}>"
-
-
-class UnsendableAddress(ValueError):
-    """A recipient address that cannot go into a header or an SMTP envelope as it is."""
-
-
 class MessageMaker:
-    """Writes the bytes of digest messages for one run: headers by hand, MIME parts quoted-printable."""
+    """The digest messages of one run, written by the mail builder with the list headers (RFC 2369, RFC
+    8058 one-click), and DKIM-signed when a signer is given."""
 
     def __init__(
         self,
@@ -391,16 +360,15 @@ class MessageMaker:
         subject: str,
         signer: Callable[[bytes], bytes] | None = None,
     ) -> None:
-        self.sender = parseaddr(mail_from)[1]
-        self.domain = self.sender.rsplit("@", 1)[-1] or (urlsplit(base_url).hostname or "localhost")
-        self.list_host = urlsplit(base_url).hostname or "localhost"
-        self._from = _from_header(mail_from)
-        self._subject = _header_value(subject)
+        self.builder = MailBuilder(mail_from, site_name=site_name, base_url=base_url)
+        self.sender = self.builder.sender
+        self.domain = self.builder.domain
+        self.subject = subject
         self._secret = secret_key.encode()
         self.run_id = run_id
         self.signer = signer
         list_name = site_name.replace('"', "") if site_name.isascii() else "dailypapers"
-        self._list_id = f'"{list_name} digest" <digest.{self.list_host}>'
+        self._list_id = f'"{list_name} digest" <digest.{self.builder.host}>'
 
     def message_id(self, subscription_id: int) -> str:
         """The same for a (run, subscriber) every time: a message re-sent after a crash is the same one."""
@@ -410,35 +378,18 @@ class MessageMaker:
     def build(
         self, *, recipient: str, subscription_id: int, body: Rendered, unsubscribe_url: str, now: datetime
     ) -> bytes:
-        if not recipient.isascii() or not recipient.isprintable() or " " in recipient or "@" not in recipient:
-            # A line break here would end the To header and start another (header injection).
-            raise UnsendableAddress(f"not a sendable address: {recipient!r}")
-        message_id = self.message_id(subscription_id)
-        boundary = "=_dp_" + message_id[8:24]  # "=_" cannot occur in quoted-printable text
-        head = (
-            f"From: {self._from}\r\n"
-            f"To: {recipient}\r\n"
-            f"Subject: {self._subject}\r\n"
-            f"Date: {format_datetime(now)}\r\n"
-            f"Message-ID: {message_id}\r\n"
-            f"List-Id: {self._list_id}\r\n"
-            f"List-Unsubscribe: <{unsubscribe_url}>\r\n"
-            "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
-            "Auto-Submitted: auto-generated\r\n"
-            "MIME-Version: 1.0\r\n"
-            f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'
-            "\r\n"
-        ).encode("ascii")
-        part = "Content-Type: text/{}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
-        data = b"".join(
-            (
-                head,
-                f"--{boundary}\r\n{part.format('plain')}".encode(),
-                _qp(body.text),
-                f"\r\n--{boundary}\r\n{part.format('html')}".encode(),
-                _qp(body.html),
-                f"\r\n--{boundary}--\r\n".encode(),
-            )
+        """The message's bytes; raises `UnsendableAddress` (dailypapers.mail.builder) for an address no
+        header may carry."""
+        data = self.builder.build(
+            recipient,
+            Content(self.subject, body.text, body.html),
+            now=now,
+            message_id=self.message_id(subscription_id),
+            headers=(
+                ("List-Id", self._list_id),
+                ("List-Unsubscribe", f"<{unsubscribe_url}>"),
+                ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            ),
         )
         if self.signer is not None:
             data = self.signer(data) + data

@@ -1,80 +1,34 @@
-"""Subscriptions in the database: sign-up with double opt-in, confirmation, preferences, unsubscribing.
+"""The rules for what a reader may choose: a frequency, how many papers, categories and saved searches.
 
-Every function here is a short transaction; mail is sent by the caller after it commits.
+Pure: the subscriptions themselves are kept by `dailypapers.store.subscriptions`; addresses are checked by
+`dailypapers.emails`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
-
-from dailypapers.digests.tokens import new_key
-from dailypapers.store.engine import write_transaction
-from dailypapers.store.schema import subscriptions
+from dailypapers.store.subscriptions import DEFAULT_PAPERS, Preferences
 
 FREQUENCIES = ("daily", "weekly")
 SEARCH_MODES = ("keyword", "semantic")
-MIN_PAPERS, MAX_PAPERS, DEFAULT_PAPERS = 1, 20, 5
+MIN_PAPERS, MAX_PAPERS = 1, 20
 MAX_CATEGORIES = 20
 MAX_SEARCHES = 5
 MAX_SEARCH_CHARS = 200
-# Used with fullmatch: "$" would also match before a final "\n", letting a line break into an address.
+# Used with fullmatch: "$" would also match before a final "\n", letting a line break into a category.
 _CATEGORY = re.compile(r"^[a-z][a-z-]{0,15}(\.[A-Za-z][A-Za-z-]{0,15})?$")
-_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
-_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 
 class InvalidInput(ValueError):
     """Bad input from a reader: the message says what to change."""
 
 
-def normalize_email(raw: Any) -> str:
-    """A plain ASCII address, lower-cased; raises `InvalidInput`."""
-    if not isinstance(raw, str):
-        raise InvalidInput("email must be a string")
-    value = raw.strip()
-    if not value or len(value) > 254 or value.count("@") != 1:
-        raise InvalidInput("That is not an e-mail address.")
-    local, domain = value.rsplit("@", 1)
-    labels = domain.split(".")
-    if (
-        not _LOCAL.fullmatch(local)
-        or local.startswith(".")
-        or local.endswith(".")
-        or ".." in local
-        or len(labels) < 2
-        or not all(_LABEL.fullmatch(label) for label in labels)
-        or labels[-1].isdigit()
-    ):
-        raise InvalidInput("That is not an e-mail address.")
-    return value.lower()
-
-
 def check_frequency(value: Any) -> str:
     if value not in FREQUENCIES:
         raise InvalidInput("frequency must be daily or weekly")
     return value
-
-
-@dataclass(slots=True)
-class Preferences:
-    frequency: Literal["daily", "weekly"] = "daily"
-    max_papers: int = DEFAULT_PAPERS
-    categories: list[str] = field(default_factory=list)
-    searches: list[dict[str, str]] = field(default_factory=list)
-
-    def as_json(self) -> dict:
-        return {
-            "frequency": self.frequency,
-            "maxPapers": self.max_papers,
-            "categories": list(self.categories),
-            "searches": [dict(s) for s in self.searches],
-        }
 
 
 def parse_preferences(data: dict) -> Preferences:
@@ -122,163 +76,3 @@ def parse_preferences(data: dict) -> Preferences:
     if len(searches) > MAX_SEARCHES:
         raise InvalidInput(f"at most {MAX_SEARCHES} saved searches")
     return Preferences(frequency, count, categories, searches)
-
-
-@dataclass(slots=True)
-class Subscription:
-    id: int
-    email: str
-    key: str
-    status: str
-    preferences: Preferences
-    user_id: int | None = None
-
-    @classmethod
-    def from_row(cls, row) -> Subscription:
-        m = row._mapping
-        return cls(
-            id=m["id"],
-            email=m["email"],
-            key=m["key"],
-            status=m["status"],
-            preferences=Preferences(
-                m["frequency"], m["max_papers"], list(m["categories"] or []), list(m["searches"] or [])
-            ),
-            user_id=m["user_id"],
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class SignUp:
-    """What a sign-up request leads to. The reader's answer is the same whatever it is."""
-
-    action: Literal["confirm", "already", "nothing"]
-    email: str
-    key: str | None = None
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-class Subscriptions:
-    def __init__(self, engine: Engine, *, confirm_hours: int = 48) -> None:
-        self.engine = engine
-        self.confirm_hours = confirm_hours
-
-    def expire_pending(self, conn=None, *, now: datetime | None = None) -> int:
-        """Delete sign-ups never confirmed within the confirmation window (never-active rows only).
-
-        The window runs from the latest confirmation mail: asking again sends a link valid that long."""
-        cutoff = (now or _now()) - timedelta(hours=self.confirm_hours)
-        statement = delete(subscriptions).where(
-            subscriptions.c.status == "pending",
-            subscriptions.c.confirmed_at.is_(None),
-            func.coalesce(subscriptions.c.confirm_sent_at, subscriptions.c.created_at) < cutoff,
-        )
-        if conn is not None:
-            return conn.execute(statement).rowcount
-        with write_transaction(self.engine) as conn:
-            return conn.execute(statement).rowcount
-
-    def request(self, email: str, frequency: str, *, user_id: int | None = None) -> SignUp:
-        """Record a sign-up: new and lapsed addresses get a confirmation, active ones a reminder."""
-        try:
-            return self._request(email, frequency, user_id)
-        except IntegrityError:  # the same new address signed up by a concurrent request (PostgreSQL)
-            return self._request(email, frequency, user_id)
-
-    def _request(self, email: str, frequency: str, user_id: int | None) -> SignUp:
-        now = _now()
-        with write_transaction(self.engine) as conn:
-            self.expire_pending(conn, now=now)
-            row = conn.execute(select(subscriptions).where(subscriptions.c.email == email)).first()
-            if row is None:
-                key = new_key()
-                conn.execute(
-                    insert(subscriptions).values(
-                        email=email,
-                        key=key,
-                        status="pending",
-                        frequency=frequency,
-                        max_papers=DEFAULT_PAPERS,
-                        categories=[],
-                        searches=[],
-                        user_id=user_id,
-                        bounces=0,
-                        created_at=now,
-                        confirm_sent_at=now,
-                    )
-                )
-                return SignUp("confirm", email, key)
-            if row.status == "active":
-                return SignUp("already", email, row.key)
-            # Pending, unsubscribed or suppressed: confirming (again) is what turns it on.
-            values: dict[str, Any] = {"status": "pending", "confirm_sent_at": now}
-            if row.status == "pending":
-                values["frequency"] = frequency
-            conn.execute(update(subscriptions).where(subscriptions.c.id == row.id).values(**values))
-            return SignUp("confirm", email, row.key)
-
-    def get(self, key: str) -> Subscription | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(subscriptions).where(subscriptions.c.key == key)).first()
-        return Subscription.from_row(row) if row is not None else None
-
-    def by_email(self, email: str) -> Subscription | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(subscriptions).where(subscriptions.c.email == email)).first()
-        return Subscription.from_row(row) if row is not None else None
-
-    def confirm(self, key: str) -> Subscription | None:
-        """Activate a pending subscription (idempotent for an active one)."""
-        now = _now()
-        with write_transaction(self.engine) as conn:
-            row = conn.execute(select(subscriptions).where(subscriptions.c.key == key)).first()
-            if row is None:
-                return None
-            if row.status != "active":
-                conn.execute(
-                    update(subscriptions)
-                    .where(subscriptions.c.id == row.id)
-                    .values(status="active", confirmed_at=now, unsubscribed_at=None, bounces=0)
-                )
-        return self.get(key)
-
-    def save_preferences(self, key: str, preferences: Preferences) -> Subscription | None:
-        with write_transaction(self.engine) as conn:
-            result = conn.execute(
-                update(subscriptions)
-                .where(subscriptions.c.key == key)
-                .values(
-                    frequency=preferences.frequency,
-                    max_papers=preferences.max_papers,
-                    categories=preferences.categories,
-                    searches=preferences.searches,
-                )
-            )
-            if result.rowcount == 0:
-                return None
-        return self.get(key)
-
-    def unsubscribe(self, key: str) -> bool:
-        """Stop every digest to this subscription at once; True if the key was known."""
-        with write_transaction(self.engine) as conn:
-            row = conn.execute(
-                select(subscriptions.c.id, subscriptions.c.status).where(subscriptions.c.key == key)
-            ).first()
-            if row is None:
-                return False
-            if row.status != "unsubscribed":
-                conn.execute(
-                    update(subscriptions)
-                    .where(subscriptions.c.id == row.id)
-                    .values(status="unsubscribed", unsubscribed_at=_now())
-                )
-        return True
-
-
-def forget_user(conn, user_id: int) -> None:
-    """With the account goes the digest subscription it made (its address is the account's own); run inside
-    the account's deletion transaction (`AccountStore.delete(also=...)`). Anonymous sign-ups stay."""
-    conn.execute(delete(subscriptions).where(subscriptions.c.user_id == user_id))

@@ -7,8 +7,6 @@ revokes every link at once.
 
 from __future__ import annotations
 
-import secrets
-
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 
 CONFIRM, PREFERENCES, UNSUBSCRIBE = "confirm", "preferences", "unsubscribe"
@@ -17,10 +15,6 @@ PURPOSES = (CONFIRM, PREFERENCES, UNSUBSCRIBE)
 
 class InvalidToken(ValueError):
     """A link that is malformed, forged, expired, or for another purpose."""
-
-
-def new_key() -> str:
-    return secrets.token_urlsafe(24)
 
 
 class Tokens:

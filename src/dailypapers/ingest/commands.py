@@ -388,10 +388,16 @@ def worker_command(
             if stop.is_set():
                 break
             if job.name.startswith("digest-"):
-                from dailypapers.digests.commands import run_scheduled
+                from dailypapers.services.digests import send_digests
 
-                day = when.astimezone(job.zone).date()
-                run_scheduled(settings, store.engine, job.name.removeprefix("digest-"), day, console)
+                frequency, day = job.name.removeprefix("digest-"), when.astimezone(job.zone).date()
+                try:
+                    report = send_digests(settings, store.engine, frequency, day)
+                    console.print(report.line(), highlight=False, soft_wrap=True)
+                except ValueError as exc:  # no digest that day
+                    console.print(escape(str(exc)))
+                except Exception as exc:  # the worker keeps its schedule whatever one run does
+                    console.print(f"[red]{frequency} digest failed:[/red] {escape(str(exc))}")
             else:
                 run_configured(settings, store, arxiv, hf, only=job.name)
     finally:

@@ -1,4 +1,7 @@
-"""Turning `EmailMessage` into the bytes a mailer sends."""
+"""Sending an `EmailMessage` made elsewhere (a script, a test) through a `Mailer`: its bytes and envelope.
+
+The site's own mail is built by `dailypapers.mail.builder`, which writes bytes directly.
+"""
 
 from __future__ import annotations
 

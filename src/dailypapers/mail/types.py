@@ -34,7 +34,7 @@ class PermanentMailError(MailError):
 
 
 class Mailer(Protocol):
-    """Sends already-serialized messages (see `serialize`), one envelope recipient each.
+    """Sends already-built messages (`MailBuilder`'s bytes), one envelope recipient each.
 
     Taking bytes, not `EmailMessage`, lets a digest render its body once and stamp per-recipient headers.
     """

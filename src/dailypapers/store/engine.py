@@ -142,6 +142,20 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             conn.close()
 
 
+@contextmanager
+def write_transaction_on(conn: Connection) -> Iterator[Connection]:
+    """`write_transaction` on a connection the caller keeps open across many of them (and closes): a digest
+    sender commits every message's outcome on its own, and sparing a pool checkout each time is worth it.
+
+    As `write_transaction`: queued behind this process's other writers of the same SQLite file, BEGIN
+    IMMEDIATE there, committed on success, rolled back on error; the connection stays open either way.
+    """
+    with _writer_lock(conn.engine):
+        conn.info["write"] = True
+        with conn.begin():
+            yield conn
+
+
 def read_connection(engine: Engine) -> Connection:
     """A connection for a single-statement read (use it in a `with`): on PostgreSQL in autocommit, which
     spares the BEGIN and ROLLBACK round trips around the statement. For the lookups behind every request

@@ -22,23 +22,21 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from dailypapers import hf_shapes
-from dailypapers.accounts import mails
 from dailypapers.accounts.credentials import (
-    MAX_EMAIL,
     InvalidInput,
     check_password,
     has_control_characters,
     hash_password,
     needs_rehash,
-    normalize_email,
     normalize_username,
     plain_line,
     verify_password,
 )
 from dailypapers.accounts.model import Account
-from dailypapers.digests import subscriptions
-from dailypapers.mail.message import send_message
+from dailypapers.emails import MAX_EMAIL, InvalidEmail, normalize_email
+from dailypapers.mail.builder import Mail, MailBuilder
 from dailypapers.mail.types import MailError
+from dailypapers.store import subscriptions
 from dailypapers.store.accounts import (
     API_TOKEN_DAYS,
     DEFAULT_API_TOKEN_DAYS,
@@ -104,16 +102,16 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 def _mail_task(request: Request, message) -> BackgroundTask:
-    """Send after the response: `message` is an EmailMessage, or an async function that makes one (so that
+    """Send after the response: `message` is a built `Mail`, or an async function that makes one (so that
     the work of making it, a token written to the database, is not in the response's time either)."""
     mailer = request.app.state.mailer
 
     async def send() -> None:
         built = await message() if callable(message) else message
         try:
-            await send_message(mailer, built)
+            await mailer.send(built.sender, built.recipient, built.data)
         except (MailError, OSError, ValueError):
-            log.warning("could not send %r to %s", built["Subject"], built["To"], exc_info=True)
+            log.warning("could not send %r to %s", built.subject, built.recipient, exc_info=True)
 
     return BackgroundTask(send)
 
@@ -143,12 +141,11 @@ def _link(request: Request, path: str) -> str:
     return request.app.state.settings.base_url + path
 
 
-def _sender(request: Request) -> tuple[str, str]:
-    settings = request.app.state.settings
-    return settings.site_name, settings.mail_from
+def _mail(request: Request, to: str, template: str, context: dict) -> Mail:
+    return MailBuilder.for_settings(request.app.state.settings).mail(to, template, context)
 
 
-async def _verification_mail(request: Request, account: Account, email: str):
+async def _verification_mail(request: Request, account: Account, email: str) -> Mail:
     settings = request.app.state.settings
     raw = await run_in_threadpool(
         _accounts(request).issue_token,
@@ -157,9 +154,12 @@ async def _verification_mail(request: Request, account: Account, email: str):
         email,
         timedelta(hours=settings.email_verification_hours),
     )
-    site, sender = _sender(request)
-    link = _link(request, f"/verify-email/{raw}")
-    return mails.verification(site, sender, email, account.username, link, settings.email_verification_hours)
+    context = {
+        "username": account.username,
+        "link": _link(request, f"/verify-email/{raw}"),
+        "hours": settings.email_verification_hours,
+    }
+    return _mail(request, email, "confirm-address", context)
 
 
 # -- sign up ----------------------------------------------------------------------------------------
@@ -181,7 +181,7 @@ async def signup(request: Request):
     email = username = password_hash = None
     try:
         email = normalize_email(values["email"])
-    except InvalidInput as exc:
+    except InvalidEmail as exc:
         errors["email"] = str(exc)
     try:
         username = normalize_username(values["username"])
@@ -197,7 +197,6 @@ async def signup(request: Request):
     await _limit(request, "mail", email, "mail")
     password_hash = await _argon2(request, hash_password, form["password"])
     accounts = _accounts(request)
-    site, sender = _sender(request)
     try:
         created = await run_in_threadpool(
             lambda: accounts.create(email=email, username=username, password_hash=password_hash)
@@ -207,9 +206,8 @@ async def signup(request: Request):
         return _page(request, "signup.html", {"values": values, "errors": errors}, 400)
     except EmailTaken:
         # Answered exactly like a new sign-up; the address's owner learns of it by mail.
-        message = mails.already_registered(
-            site, sender, email, _link(request, "/signin"), _link(request, "/forgot-password")
-        )
+        context = {"signin_url": _link(request, "/signin"), "reset_url": _link(request, "/forgot-password")}
+        message = _mail(request, email, "already-registered", context)
     else:
 
         async def message():
@@ -282,6 +280,18 @@ def _account_key(account: Account) -> str:
     return f"account:{account.id}"
 
 
+def _login_key(login: str) -> str:
+    """An address typed to sign in, in the form sign-up stored it (`User@Bücher.de` finds
+    `user@xn--bcher-kva.de`); one the rule refuses is looked up as typed, since an older, looser rule may
+    have stored it."""
+    if "@" not in login:
+        return login
+    try:
+        return normalize_email(login)
+    except InvalidEmail:
+        return login
+
+
 @router.post("/signin", dependencies=CSRF)
 async def signin(request: Request):
     await _limit(request, "signin", client_ip(request), "signin")
@@ -296,7 +306,7 @@ async def signin(request: Request):
         )
     accounts = _accounts(request)
     plausible = len(login) <= MAX_EMAIL and not has_control_characters(login)
-    found = await run_in_threadpool(accounts.by_login, login) if plausible else None
+    found = await run_in_threadpool(accounts.by_login, _login_key(login)) if plausible else None
     # Per name typed (the address or the username, in any case), from anywhere; not per account row: if
     # attempts at "alice" counted against the account, a 429 on the next attempt at some address would say
     # that the address is alice's, which is just what an unknown address must never tell.
@@ -346,12 +356,11 @@ async def forgot(request: Request):
     form = await _form(request)
     try:
         email = normalize_email(form.get("email", ""))
-    except InvalidInput as exc:
+    except InvalidEmail as exc:
         return _page(request, "forgot_password.html", {"values": form, "error": str(exc)}, 400)
     await _limit(request, "mail", email, "mail")
     settings = request.app.state.settings
     accounts = _accounts(request)
-    site, sender = _sender(request)
 
     async def send_if_registered() -> None:
         # After the response: the answer, and how long it takes, are the same for every address.
@@ -360,12 +369,14 @@ async def forgot(request: Request):
             return
         lifetime = timedelta(minutes=settings.password_reset_minutes)
         raw = await run_in_threadpool(accounts.issue_token, account.id, "reset", email, lifetime)
-        link = _link(request, f"/reset-password/{raw}")
-        message = mails.password_reset(
-            site, sender, email, account.username, link, settings.password_reset_minutes
-        )
+        context = {
+            "username": account.username,
+            "link": _link(request, f"/reset-password/{raw}"),
+            "minutes": settings.password_reset_minutes,
+        }
+        message = _mail(request, email, "reset-password", context)
         try:
-            await send_message(request.app.state.mailer, message)
+            await request.app.state.mailer.send(message.sender, message.recipient, message.data)
         except (MailError, OSError, ValueError):
             log.warning("could not send a password reset mail", exc_info=True)
 

@@ -18,21 +18,18 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from dailypapers.digests import mails
 from dailypapers.digests import tokens as links
 from dailypapers.digests.subscriptions import (
     MAX_PAPERS,
     MAX_SEARCHES,
     MIN_PAPERS,
     InvalidInput,
-    Preferences,
-    Subscription,
-    Subscriptions,
     check_frequency,
-    normalize_email,
     parse_preferences,
 )
-from dailypapers.mail.message import send_message
+from dailypapers.emails import InvalidEmail, normalize_email
+from dailypapers.mail.builder import MailBuilder
+from dailypapers.store.subscriptions import Preferences, SqlSubscriptionStore, Subscription
 from dailypapers.web import auth, ratelimit
 from dailypapers.web.responses import JSONResponse
 
@@ -48,9 +45,9 @@ ACCEPTED = (
 MAX_BODY = 16_384
 
 
-def _subscriptions(request: Request) -> Subscriptions:
+def _subscriptions(request: Request) -> SqlSubscriptionStore:
     settings = request.app.state.settings
-    return Subscriptions(request.app.state.store.engine, confirm_hours=settings.digest_confirm_hours)
+    return SqlSubscriptionStore(request.app.state.store.engine, confirm_hours=settings.digest_confirm_hours)
 
 
 def _tokens(request: Request) -> links.Tokens:
@@ -90,20 +87,27 @@ def _sign_up(
         hits, _ = ratelimit.hit(request.app.state.store.engine, "digest-address", email, per_seconds)
         if hits > limit:
             return None  # answered like any other, but this address has had enough mail for now
+    # No text the requester typed goes into these mails (only our words and links): no relaying spam.
+    builder = MailBuilder.for_settings(settings)
     if outcome.action == "confirm":
         token = _tokens(request).make(links.CONFIRM, outcome.key)
-        message = mails.confirmation(
-            settings, email, frequency, _url(request, f"/subscriptions/confirm/{token}")
-        )
+        context = {
+            "frequency": frequency,
+            "confirm_url": _url(request, f"/subscriptions/confirm/{token}"),
+            "hours": settings.digest_confirm_hours,
+        }
+        mail = builder.mail(email, "confirm-digest", context)
     elif outcome.action == "already":
-        message = mails.already_subscribed(settings, email, preferences_url(settings, outcome.key))
+        mail = builder.mail(
+            email, "already-subscribed", {"preferences_url": preferences_url(settings, outcome.key)}
+        )
     else:
         return None
     mailer = request.app.state.mailer
 
     async def send() -> None:
         try:
-            await send_message(mailer, message)
+            await mailer.send(mail.sender, mail.recipient, mail.data)
         except Exception:  # the reader has had their answer; a mail failure is ours to log
             log.exception("could not send a digest sign-up mail")
 
@@ -127,7 +131,7 @@ async def subscribe_api(request: Request):
     try:
         email = normalize_email(data.get("email"))
         frequency = check_frequency(data.get("frequency", "daily"))
-    except InvalidInput as exc:
+    except (InvalidEmail, InvalidInput) as exc:
         raise HTTPException(400, str(exc)) from None
     task = _sign_up(request, email, frequency)
     return JSONResponse({"status": "accepted", "message": ACCEPTED}, status_code=202, background=task)
@@ -178,7 +182,7 @@ async def subscribe(request: Request):
     try:
         email = normalize_email(form.get("email"))
         frequency = check_frequency(form.get("frequency", "daily"))
-    except InvalidInput as exc:
+    except (InvalidEmail, InvalidInput) as exc:
         context = {"email": form.get("email", "")[:254], "frequency": "daily", "error": str(exc)}
         return _page(request, "digest/subscribe.html", context, 400)
     task = _sign_up(request, email, frequency)
@@ -373,7 +377,7 @@ async def settings_subscribe(request: Request, account: auth.SessionAccount):
     try:
         email = normalize_email(account.email or "")
         frequency = check_frequency(form.get("frequency", "daily"))
-    except InvalidInput as exc:
+    except (InvalidEmail, InvalidInput) as exc:
         raise HTTPException(400, str(exc)) from None
     if account.email_verified:
         subs = _subscriptions(request)
