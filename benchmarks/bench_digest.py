@@ -125,11 +125,10 @@ def _serve_sink(port: int, stats, ready) -> None:
 
 
 def prepare(database_url: str, index_dir: Path, subscribers: int, seed: int = 6) -> None:
-    from rich.console import Console
     from sqlalchemy import insert
 
     from dailypapers.importers.files import import_file
-    from dailypapers.search.commands import prepare_demo
+    from dailypapers.services.search_sync import sync_search
     from dailypapers.settings import Settings
     from dailypapers.store.engine import make_engine, upgrade, write_transaction
     from dailypapers.store.papers import SqlStore
@@ -139,7 +138,7 @@ def prepare(database_url: str, index_dir: Path, subscribers: int, seed: int = 6)
     upgrade(settings)
     store = SqlStore(make_engine(settings))
     import_file(store, DEMO)
-    prepare_demo(settings, store.engine, Console(quiet=True))
+    sync_search(settings, store.engine, embed_limit=-1)
     rng = random.Random(seed)
     now = datetime.now(UTC)
     rows = []

@@ -124,3 +124,36 @@ def test_backup_during_writes_then_restore_elsewhere(store, settings, new_locati
         restore(dest, new_location)  # the place is taken now
     with pytest.raises(BackupError, match="no backup file"):
         restore(tmp_path / "missing.backup", new_location)
+
+
+def test_backup_and_restore_commands(sqlite_url, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from dailypapers.cli import app
+
+    store = SqlStore(make_engine(make_settings(sqlite_url)))
+    store.upsert(_batch(0))
+    store.engine.dispose()
+    monkeypatch.setenv("DAILYPAPERS_ENVIRONMENT", "development")
+    monkeypatch.setenv("DAILYPAPERS_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("DAILYPAPERS_EMBEDDING_INLINE_LIMIT", "0")
+    runner = CliRunner()
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    made = runner.invoke(app, ["backup", str(folder)])
+    assert made.exit_code == 0, made.output
+    (written,) = folder.glob("dailypapers-*.db")
+    restored_url = f"sqlite:///{tmp_path / 'elsewhere' / 'site.db'}"
+    monkeypatch.setenv("DAILYPAPERS_DATABASE_URL", restored_url)
+    monkeypatch.setenv("DAILYPAPERS_INDEX_DIR", str(tmp_path / "elsewhere-index"))
+    back = runner.invoke(app, ["restore", str(written)])
+    assert back.exit_code == 0, back.output
+    assert "Restored" in back.output and "search rebuilt" in back.output
+    again = runner.invoke(app, ["restore", str(written)])
+    assert again.exit_code == 1 and "--replace" in again.output  # never overwrites by surprise
+    assert runner.invoke(app, ["restore", str(written), "--replace"]).exit_code == 0
+    engine = make_engine(make_settings(restored_url))
+    assert len(_rows(engine, papers)) == BATCH
+    engine.dispose()
+    missing = runner.invoke(app, ["restore", str(tmp_path / "nothing.db")])
+    assert missing.exit_code == 1 and "no backup file" in missing.output

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-
 from conftest import DEMO_DATA, make_settings
 from dailypapers.digests import candidates, compose, delivery
 from dailypapers.importers.files import import_file
-from dailypapers.search.commands import prepare_demo
+from dailypapers.services.search_sync import sync_search
 from dailypapers.store.engine import make_engine
 from dailypapers.store.papers import SqlStore
 from dailypapers.store.subscriptions import Preferences
@@ -18,7 +16,7 @@ def test_saved_searches_use_the_search_engine(sqlite_url, tmp_path):
     settings = make_settings(sqlite_url, index_dir=tmp_path / "index")
     store = SqlStore(make_engine(settings))
     import_file(store, DEMO_DATA)
-    prepare_demo(settings, store.engine, Console(quiet=True))
+    assert sync_search(settings, store.engine, embed_limit=-1).report is not None
     period = compose.period_for("daily", DAY)
     pool = candidates.load_pool(store.engine, period)
     query = "speculative decoding with a draft model"

@@ -71,3 +71,38 @@ def test_a_background_thread_runs_what_is_enqueued(jobs):
         assert jobs.get(job_id).status == "done"
     finally:
         background.stop()
+
+
+def test_the_worker_runs_background_jobs_while_it_waits_for_its_schedule(settings):
+    import threading
+
+    from dailypapers.services.worker import Worker
+    from dailypapers.store.papers import SqlStore
+
+    store = SqlStore(make_engine(settings))
+    jobs = SqlJobStore(store.engine)
+    stop = threading.Event()
+    said: list[str] = []
+    worker = Worker(
+        settings.model_copy(update={"digest_schedule": False}),
+        store,
+        None,
+        None,
+        stop=stop,
+        jobs=JobRunner(jobs, {"ok": lambda p: {"seen": p["n"]}}),
+        say=said.append,
+    )
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        job_id = jobs.enqueue("ok", {"n": 3})
+        deadline = time.monotonic() + 20
+        while jobs.get(job_id).status != "done" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert jobs.get(job_id).result == {"seen": 3}
+        assert said and said[0].startswith("Next: ")  # waiting for its next scheduled job meanwhile
+    finally:
+        stop.set()
+        thread.join(10)
+        store.engine.dispose()
+    assert not thread.is_alive()

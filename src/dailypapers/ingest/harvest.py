@@ -140,25 +140,3 @@ def configured_sources(
         today = now.date()
         sources.append(HfDailySource(hf, settings.hf_api_url, since=today - timedelta(days=1), until=today))
     return sources
-
-
-def sync_search(settings: Settings, store: SqlStore) -> str | None:
-    """Bring the search indexes up to date after new papers, so they are searchable at once.
-
-    Returns a line for the summary, or None when this installation has no search package.
-    """
-    try:
-        from dailypapers.search import indexer
-    except ImportError:
-        return None
-    sync = getattr(indexer, "sync", None)
-    if sync is None:
-        return None
-    try:
-        report = sync(store.engine, settings)
-    except Exception as exc:  # search is derived data: its failure must not fail the ingestion
-        log.exception("search sync failed")
-        return f"search index not updated ({type(exc).__name__}: {exc})"
-    indexed = getattr(report, "keyword_indexed", None)
-    embedded = sum(getattr(report, "embedded", {}).values())
-    return f"search index updated: {indexed} papers indexed, {embedded} embedded"

@@ -299,8 +299,3 @@ class Indexer:
             part = slice(start, start + READ_CHUNK)
             self.store_embeddings(model, ids[part], texts[part], vectors[chosen[part]])
         return len(ids)
-
-
-def sync(engine: Engine, settings: Settings, **kwargs) -> SyncReport:
-    """`Indexer(engine, settings).sync(...)`."""
-    return Indexer(engine, settings).sync(**kwargs)

@@ -36,7 +36,7 @@ from dailypapers.accounts.model import Account
 from dailypapers.emails import MAX_EMAIL, InvalidEmail, normalize_email
 from dailypapers.mail.builder import Mail, MailBuilder
 from dailypapers.mail.types import MailError
-from dailypapers.store import subscriptions
+from dailypapers.services import accounts as account_service
 from dailypapers.store.accounts import (
     API_TOKEN_DAYS,
     DEFAULT_API_TOKEN_DAYS,
@@ -495,12 +495,7 @@ async def delete_account(request: Request, account: SessionAccount):
     if not await _argon2(request, verify_password, stored, form.get("password", "")):
         errors = {"delete_password": "That is not your password; the account is not deleted."}
         return _page(request, "settings.html", {"account": account, "notice": None, "errors": errors}, 400)
-    # Comments (dailypapers.store.community) go too, with their papers' counts redone in the same transaction,
-    # and the digest subscription the account made.
-    community = getattr(request.app.state, "community", None)
-    also = [community.forget_user] if community is not None else []
-    also.append(subscriptions.forget_user)
-    await run_in_threadpool(lambda: accounts.delete(account.id, also=also))
+    await run_in_threadpool(account_service.delete_account, accounts, request.app.state.community, account.id)
     response = _notice(
         request, "Account deleted", f"The account {account.username} and everything it owned are deleted."
     )

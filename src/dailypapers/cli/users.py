@@ -12,29 +12,18 @@ import typer
 from rich.markup import escape
 
 from dailypapers.accounts.model import ROLES
+from dailypapers.cli.common import console, fail, load_settings, require_migrated
 
 users_app = typer.Typer(help="Accounts: create them, change their role.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Personal API tokens.", no_args_is_help=True)
-
-
-def _cli():
-    from dailypapers import cli
-
-    return cli
-
-
-def _fail(message: str, code: int = 2):
-    _cli().console.print(f"[red]error[/red] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _accounts():
     from dailypapers.store.accounts import AccountStore
     from dailypapers.store.papers import SqlStore
 
-    cli = _cli()
-    settings = cli.load_settings()
-    return AccountStore(SqlStore(cli._require_migrated(settings), settings.trending_half_life_hours))
+    settings = load_settings()
+    return AccountStore(SqlStore(require_migrated(settings), settings.trending_half_life_hours))
 
 
 def _email(value: str) -> str:
@@ -43,19 +32,19 @@ def _email(value: str) -> str:
     try:
         return normalize_email(value)
     except InvalidEmail as exc:
-        raise _fail(f"{value!r}: {exc}") from None
+        raise fail(f"{value!r}: {exc}") from None
 
 
 def _role(value: str) -> str:
     if value not in ROLES:
-        raise _fail(f"the role must be one of {', '.join(ROLES)}, not {value!r}")
+        raise fail(f"the role must be one of {', '.join(ROLES)}, not {value!r}")
     return value
 
 
 def _find(accounts, email: str):
     account = accounts.by_email(email)
     if account is None:
-        raise _fail(f"no account has the address {email}", 1)
+        raise fail(f"no account has the address {email}", 1)
     return account
 
 
@@ -86,27 +75,27 @@ def users_create(
     try:
         name = normalize_username(username or _default_username(address), allow_reserved=True)
     except InvalidInput as exc:
-        raise _fail(f"username: {exc}") from None
+        raise fail(f"username: {exc}") from None
     password_hash = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         try:
             password_hash = hash_password(password)
         except InvalidInput as exc:
-            raise _fail(f"password: {exc}") from None
+            raise fail(f"password: {exc}") from None
     accounts = _accounts()
     try:
         account = accounts.create(
             email=address, username=name, password_hash=password_hash, role=role, verified=True
         )
     except AccountError as exc:
-        raise _fail(str(exc), 1) from None
+        raise fail(str(exc), 1) from None
     finally:
         accounts.engine.dispose()
     how = (
         "with a password" if password_hash else "without a password (use “Forgot your password?” to set one)"
     )
-    _cli().console.print(
+    console.print(
         f"Created {escape(account.username)} <{escape(address)}>, role {account.role}, {how}.",
         highlight=False,
     )
@@ -126,7 +115,7 @@ def users_promote(
         accounts.set_role(account.id, role)
     finally:
         accounts.engine.dispose()
-    _cli().console.print(f"{escape(account.username)} is now {role} (was {account.role}).", highlight=False)
+    console.print(f"{escape(account.username)} is now {role} (was {account.role}).", highlight=False)
 
 
 @tokens_app.command("create")
@@ -144,12 +133,12 @@ def tokens_create(
     try:
         account = _find(accounts, address)
         if account.suspended:
-            raise _fail(f"{account.username} is suspended", 1)
+            raise fail(f"{account.username} is suspended", 1)
         raw, _info = accounts.create_api_token(account.id, label, timedelta(days=days))
     finally:
         accounts.engine.dispose()
     print(raw)
-    _cli().console.print(
+    console.print(
         f"Token {escape(label)!r} for {escape(account.username)}: send it as `Authorization: Bearer TOKEN`. "
         f"It expires in {days} days and is not shown again.",
         highlight=False,

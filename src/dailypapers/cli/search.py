@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import date
 from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
+
+from dailypapers.cli.common import console, count_progress, load_settings, parse_date, require_migrated
+from dailypapers.services.search_sync import rebuild_search, sync_search
+from dailypapers.settings import Settings
+from dailypapers.store.engine import Engine
 
 index_app = typer.Typer(help="Search indexes: build them, see their state.", no_args_is_help=True)
-
-
-def _cli():
-    from dailypapers import cli
-
-    return cli
 
 
 def _stage_label(stage: str) -> str:
@@ -27,7 +25,7 @@ def _stage_label(stage: str) -> str:
     )
 
 
-class _Bars:
+class StageBars:
     """One rich progress bar per indexing stage, fed by the indexer's progress callback."""
 
     def __init__(self, progress: Progress) -> None:
@@ -37,22 +35,11 @@ class _Bars:
 
     def __call__(self, stage: str, done: int, total: int | None) -> None:
         if stage not in self.tasks:
-            self.tasks[stage] = self.progress.add_task(_stage_label(stage), total=total, rate="")
+            self.tasks[stage] = self.progress.add_task(_stage_label(stage), total=total, status="")
             self.started[stage] = time.perf_counter()
         elapsed = time.perf_counter() - self.started[stage]
         rate = f"{done / elapsed:,.1f} papers/s" if elapsed > 0 and stage.startswith("embed") else ""
-        self.progress.update(self.tasks[stage], completed=done, total=total, rate=rate)
-
-
-def _progress(console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        console=console,
-    )
+        self.progress.update(self.tasks[stage], completed=done, total=total, status=rate)
 
 
 @index_app.command("build")
@@ -65,16 +52,12 @@ def index_build(
 
     Safe to interrupt (even kill -9): embeddings are committed batch by batch; run it again to carry on.
     """
-    from dailypapers.search.indexer import Indexer
-
-    cli = _cli()
-    settings = cli.load_settings()
-    engine = cli._require_migrated(settings)
-    indexer = Indexer(engine, settings)
-    with _progress(cli.console) as progress:
-        report = indexer.build(on_progress=_Bars(progress), batch_size=batch_size)
+    settings = load_settings()
+    engine = require_migrated(settings)
+    with count_progress() as progress:
+        report = rebuild_search(settings, engine, on_progress=StageBars(progress), batch_size=batch_size)
     embedded = sum(report.embedded.values())
-    cli.console.print(
+    console.print(
         f"Indexed {report.keyword_indexed:,} papers for keyword search; embedded {embedded:,} "
         f"({report.papers_per_second:,.1f} papers/s); active model: {report.active_model or 'none'}; "
         f"{report.seconds:.1f}s in all.",
@@ -90,9 +73,8 @@ def index_status(
     """What the search indexes hold: embeddings per model, index sizes, watermarks."""
     from dailypapers.search.service import build_search
 
-    cli = _cli()
-    settings = cli.load_settings()
-    engine = cli._require_migrated(settings)
+    settings = load_settings()
+    engine = require_migrated(settings)
     status = build_search(settings, engine).status()
     engine.dispose()
     if json_output:
@@ -100,7 +82,7 @@ def index_status(
         return
 
     def out(text: str) -> None:
-        cli.console.print(text, soft_wrap=True, highlight=False)
+        console.print(text, soft_wrap=True, highlight=False)
 
     out(f"index directory   {escape(status['index_dir'])}")
     out(f"configured model  {escape(status['configured_model'])}")
@@ -141,23 +123,22 @@ def search_command(
     from dailypapers.search.types import MODES, InvalidQuery, SearchFilters
     from dailypapers.store.papers import SqlStore
 
-    cli = _cli()
     if mode not in MODES:
         raise typer.BadParameter(f"use one of {', '.join(MODES)}", param_hint="--mode")
     filters = SearchFilters(
-        published_from=_date(from_, "--from"),
-        published_to=_date(to, "--to"),
+        published_from=parse_date(from_, "--from"),
+        published_to=parse_date(to, "--to"),
         categories=tuple(category or ()),
         daily_only=daily_only,
     )
-    settings = cli.load_settings()
-    engine = cli._require_migrated(settings)
+    settings = load_settings()
+    engine = require_migrated(settings)
     search = build_search(settings, engine)
     started = time.perf_counter()
     try:
         hits = search.search(query, mode=mode, filters=filters, offset=offset, limit=limit)  # type: ignore
     except (InvalidQuery, EmbeddingModelUnavailable) as exc:
-        cli.console.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
+        console.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
         raise typer.Exit(2) from None
     elapsed = time.perf_counter() - started
     by_id = {view.id: view for view in SqlStore(engine).get_many([h.paper_id for h in hits])}
@@ -181,7 +162,7 @@ def search_command(
         typer.echo(json.dumps(results, indent=2, ensure_ascii=False))
         return
     if not results:
-        cli.console.print("No papers found.")
+        console.print("No papers found.")
     for r in results:
         ranks = ", ".join(
             f"{name} #{r[key]}"
@@ -190,54 +171,22 @@ def search_command(
         )
         typer.echo(f"{r['rank']:>3}. {r['arxiv_id']:<12} {r['title']}")
         typer.echo(f"     {r['published'] or '':<10}  score {r['score']:.4f}  ({ranks})")
-    cli.console.print(f"{len(results)} results in {elapsed * 1000:.0f} ms ({mode}).")
+    console.print(f"{len(results)} results in {elapsed * 1000:.0f} ms ({mode}).")
 
 
-def _date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter("use YYYY-MM-DD", param_hint=option) from None
-
-
-def sync_after_import(settings, engine, console) -> None:
-    """After papers were written: bring the keyword index up to date always, and embed the papers lacking
-    embeddings when there are few enough (DAILYPAPERS_EMBEDDING_INLINE_LIMIT); else say what to run."""
-    from dailypapers.search.indexer import Indexer
-
-    indexer = Indexer(engine, settings)
-    try:
-        with _progress(console) as progress:
-            report = indexer.sync(on_progress=_Bars(progress))
-    except Exception as exc:  # derived data: a failure here must not fail the import that succeeded
-        console.print(f"[yellow]Search index not updated:[/yellow] {escape(str(exc))}", soft_wrap=True)
+def report_sync(settings: Settings, engine: Engine) -> None:
+    """After papers were written: bring search up to date (embedding inline up to
+    DAILYPAPERS_EMBEDDING_INLINE_LIMIT papers) with progress bars, and say what is left to run."""
+    with count_progress() as progress:
+        outcome = sync_search(settings, engine, on_progress=StageBars(progress))
+    if outcome.report is None:
+        console.print(f"[yellow]{escape(outcome.line())}[/yellow]", soft_wrap=True)
         return
-    embedded = sum(report.embedded.values())
-    line = f"Search: {report.keyword_indexed:,} papers indexed"
-    if embedded:
-        line += f", {embedded:,} embedded ({report.papers_per_second:,.1f} papers/s)"
-    console.print(line + ".")
-    pending = {model: n for model, n in report.pending.items() if n}
-    for model, n in pending.items():
+    console.print(outcome.line())
+    for model, n in outcome.pending.items():
         console.print(
             f"{n:,} papers have no embedding by {escape(model)} (more than "
             f"DAILYPAPERS_EMBEDDING_INLINE_LIMIT={settings.embedding_inline_limit:,}): "
             "run `dailypapers index build` for semantic search over them.",
             soft_wrap=True,
         )
-
-
-def prepare_demo(settings, engine, console) -> None:
-    """The demo's search, ready at once: the shipped embeddings of the bundled papers (loaded by the sync,
-    see Indexer.load_shipped_embeddings), then both indexes built."""
-    from dailypapers.search.indexer import Indexer
-
-    started = time.perf_counter()
-    report = Indexer(engine, settings).sync(embed_limit=-1)
-    console.print(
-        f"Search ready in {time.perf_counter() - started:.1f}s: {report.keyword_indexed:,} papers indexed, "
-        f"{sum(report.embedded.values()):,} embedded here (the rest ship precomputed).",
-        soft_wrap=True,
-    )

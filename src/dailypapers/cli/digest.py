@@ -9,8 +9,10 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
+
+from dailypapers.cli.common import console, count_progress, load_settings, require_migrated
 
 digest_app = typer.Typer(help="E-mail digests of trending papers (docs/digests.md).", no_args_is_help=True)
 
@@ -18,12 +20,6 @@ Frequency = Annotated[str, typer.Option(help="daily (weekdays) or weekly.")]
 Day = Annotated[
     str | None, typer.Option("--date", help="The day the digest is for (YYYY-MM-DD; default: today, UTC).")
 ]
-
-
-def _cli():
-    from dailypapers import cli
-
-    return cli
 
 
 def _period(frequency: str, day: str | None):
@@ -56,16 +52,15 @@ def preview_command(
     from dailypapers.emails import InvalidEmail, normalize_email
     from dailypapers.store.subscriptions import Preferences, SqlSubscriptionStore
 
-    cli = _cli()
-    settings = cli.load_settings()
-    engine = cli._require_migrated(settings)
+    settings = load_settings()
+    engine = require_migrated(settings)
     try:
         address = normalize_email(email)
     except InvalidEmail as exc:
         raise typer.BadParameter(str(exc), param_hint="--email") from None
     subscription = SqlSubscriptionStore(engine).by_email(address)
     if subscription is None:
-        cli.console.print(f"{escape(address)} has no subscription: previewing the default digest.")
+        console.print(f"{escape(address)} has no subscription: previewing the default digest.")
         preferences, key, sid = Preferences(frequency or "daily"), "preview", 0
     else:
         preferences, key, sid = subscription.preferences, subscription.key, subscription.id
@@ -79,7 +74,7 @@ def preview_command(
     picks, body, links = composer.body(preferences, already, key)
     engine.dispose()
     if body is None:
-        cli.console.print(f"Nothing new for {escape(address)} in {period.label}: no digest would be sent.")
+        console.print(f"Nothing new for {escape(address)} in {period.label}: no digest would be sent.")
         raise typer.Exit(1)
     maker = MessageMaker(
         mail_from=settings.mail_from,
@@ -105,7 +100,7 @@ def preview_command(
         paths[2].write_bytes(data)
     except OSError as exc:
         raise typer.BadParameter(f"cannot write there: {exc.strerror or exc}", param_hint="--out") from None
-    cli.console.print(
+    console.print(
         f"{len(picks)} papers, HTML {len(body.html.encode()):,} bytes: " + ", ".join(str(p) for p in paths)
     )
 
@@ -138,15 +133,7 @@ def send(settings, engine, period, *, dry_run: bool = False):
     """Send (or resume) the run of `period` with a progress bar; returns the run report."""
     from dailypapers.services.digests import send_digests
 
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-        console=_cli().console,
-        transient=False,
-    ) as progress:
+    with count_progress() as progress:
         task = progress.add_task(f"{period.frequency} digest {period.key}", total=None, status="")
         return send_digests(
             settings,
@@ -167,34 +154,33 @@ def send_command(
     ] = False,
 ) -> None:
     """Send a period's digests; run it again after an interruption to resume; a finished run sends nothing."""
-    cli = _cli()
-    settings = cli.load_settings()
-    engine = cli._require_migrated(settings)
+    settings = load_settings()
+    engine = require_migrated(settings)
     try:
         period = _period(frequency, day)
     except ValueError as exc:
-        cli.console.print(escape(str(exc)) + ": nothing to send.")
+        console.print(escape(str(exc)) + ": nothing to send.")
         engine.dispose()
         return
     problem = None if dry_run else delivery_problem(settings)
     if problem:
         engine.dispose()
-        cli.console.print(f"[red]Cannot send:[/red] {escape(problem)}")
+        console.print(f"[red]Cannot send:[/red] {escape(problem)}")
         raise typer.Exit(1)
     try:
         report = send(settings, engine, period, dry_run=dry_run)
     finally:
         engine.dispose()
     if report.already_finished:
-        cli.console.print(f"Run {report.run_id} already finished: nothing sent.")
+        console.print(f"Run {report.run_id} already finished: nothing sent.")
     if dry_run:
-        cli.console.print(
+        console.print(
             f"Dry run {frequency} {period.key}: {report.messages:,} digests would be sent, "
             f"{report.empty:,} skipped as empty, {report.suppressed:,} suppressed; composed in "
             f"{report.elapsed:.1f}s ({report.messages / max(report.elapsed, 1e-9):,.0f}/s)."
         )
         return
-    cli.console.print(report.line(), highlight=False, soft_wrap=True)
+    console.print(report.line(), highlight=False, soft_wrap=True)
     if report.status != "finished":
         raise typer.Exit(1)
 
@@ -228,9 +214,8 @@ def status_command(
 
     from dailypapers.digests.delivery import run_store
 
-    cli = _cli()
-    settings = cli.load_settings()
-    engine = cli._require_migrated(settings)
+    settings = load_settings()
+    engine = require_migrated(settings)
     runs = [asdict(run) for run in run_store(engine).recent(limit)]
     engine.dispose()
     if as_json:

@@ -1,21 +1,26 @@
-"""`dailypapers ingest ...` and `dailypapers worker`: the command-line face of ingestion."""
+"""`dailypapers ingest ...`: the command-line face of ingestion."""
 
 from __future__ import annotations
 
 import json
-import signal
 import threading
 from dataclasses import asdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
 
 from dailypapers import periods
+from dailypapers.cli.common import console, count_progress, load_settings, parse_date, require_migrated
+from dailypapers.ingest.harvest import RunReport, make_client
 from dailypapers.ingest.pages import Page, Source
+from dailypapers.ingest.runs import Totals
+from dailypapers.services.ingestion import BadConfiguration, NothingConfigured, run_configured, run_sources
+from dailypapers.services.search_sync import SyncOutcome
+from dailypapers.store.papers import SqlStore
 
 ingest_app = typer.Typer(
     help="Fetch papers from arXiv and Hugging Face (docs/ingestion.md).", no_args_is_help=True
@@ -24,85 +29,60 @@ ingest_app = typer.Typer(
 Restart = Annotated[bool, typer.Option(help="Forget this harvest's checkpoint and start from the beginning.")]
 
 
-def _cli():
-    from dailypapers import cli
-
-    return cli
-
-
-def _date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return periods.parse_date(value)
-    except periods.InvalidPeriod as exc:
-        raise typer.BadParameter(str(exc), param_hint=option) from None
-
-
 def _open(stop: threading.Event | None = None):
     """Settings, the store, and the arXiv and HF clients."""
-    from dailypapers.ingest.harvest import make_client
-    from dailypapers.store.papers import SqlStore
-
-    cli = _cli()
-    settings = cli.load_settings()
-    store = SqlStore(cli._require_migrated(settings), settings.trending_half_life_hours)
+    settings = load_settings()
+    store = SqlStore(require_migrated(settings), settings.trending_half_life_hours)
     if not settings.contact_email:
-        cli.console.print(
+        console.print(
             "[yellow]DAILYPAPERS_CONTACT_EMAIL is not set:[/yellow] arXiv asks that requests name a contact."
         )
     return settings, store, make_client(settings, stop=stop), make_client(settings, hf=True, stop=stop)
 
 
-def run_sources(settings, store, sources: list[Source], *, restart: bool = False) -> bool:
-    """Run each source with a progress bar and a summary; sync search if papers changed. True if all ok."""
-    from dailypapers.ingest.harvest import harvest, sync_search
-    from dailypapers.store.ingest_runs import AlreadyRunning
+class ProgressBars:
+    """Ingestion shown as it goes: a bar per source, a summary line per run (an `IngestObserver`)."""
 
-    console = _cli().console
-    all_ok, changed = True, 0
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    ) as progress:
-        for source in sources:
-            task = progress.add_task(escape(source.name), total=None, status="")
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, int] = {}  # by source name
 
-            def on_page(page: Page, totals, task=task, source=source) -> None:
-                if page.total is not None:
-                    progress.update(task, total=page.total)
-                progress.update(
-                    task,
-                    completed=totals.fetched,
-                    description=escape(f"{source.name} {page.label}"),
-                    status=f"{totals.new:,} new, {totals.updated:,} updated, {totals.skipped:,} skipped",
-                )
-                for note in page.notes:
-                    progress.console.print(f"[yellow]note[/yellow] {escape(note)}", soft_wrap=True)
+    def _task(self, name: str) -> int:
+        if name not in self.tasks:
+            self.tasks[name] = self.progress.add_task(escape(name), total=None, status="")
+        return self.tasks[name]
 
-            try:
-                report = harvest(store, source, restart=restart, on_page=on_page)
-            except AlreadyRunning as exc:
-                console.print(f"[red]{source.name}:[/red] {escape(str(exc))}")
-                all_ok = False
-                continue
-            progress.update(task, total=report.totals.fetched or 1, completed=report.totals.fetched or 1)
-            _summary(console, report)
-            all_ok &= report.status == "ok"
-            changed += report.changed
-    if changed:
-        line = sync_search(settings, store)
-        if line:
-            console.print(line)
-    return all_ok
+    def page(self, source: Source, page: Page, totals: Totals) -> None:
+        task = self._task(source.name)
+        if page.total is not None:
+            self.progress.update(task, total=page.total)
+        self.progress.update(
+            task,
+            completed=totals.fetched,
+            description=escape(f"{source.name} {page.label}"),
+            status=f"{totals.new:,} new, {totals.updated:,} updated, {totals.skipped:,} skipped",
+        )
+        for note in page.notes:
+            self.progress.console.print(f"[yellow]note[/yellow] {escape(note)}", soft_wrap=True)
+
+    def finished(self, report: RunReport) -> None:
+        done = report.totals.fetched or 1
+        self.progress.update(self._task(report.source), total=done, completed=done)
+        _summary(report)
+
+    def refused(self, source: Source, reason: str) -> None:
+        console.print(f"[red]{escape(source.name)}:[/red] {escape(reason)}")
+
+    def searched(self, outcome: SyncOutcome) -> None:
+        console.print(escape(outcome.line()), soft_wrap=True)
 
 
-def _summary(console, report) -> None:
+def _run(settings, store, sources: list[Source], *, restart: bool = False) -> bool:
+    with count_progress() as progress:
+        return run_sources(settings, store, sources, restart=restart, observer=ProgressBars(progress))
+
+
+def _summary(report: RunReport) -> None:
     t = report.totals
     reasons = ", ".join(f"{reason}: {n:,}" for reason, n in t.reasons.most_common())
     colour = {"ok": "green", "interrupted": "yellow"}.get(report.status, "red")
@@ -124,7 +104,7 @@ def _run_one(source_factory, restart: bool) -> None:
             source = source_factory(settings, arxiv, hf)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
-        ok = run_sources(settings, store, [source], restart=restart)
+        ok = _run(settings, store, [source], restart=restart)
     finally:
         arxiv.close()
         hf.close()
@@ -158,7 +138,7 @@ def ingest_arxiv(
     from dailypapers.ingest.arxiv_api import ArxivApiSource
 
     id_list = [i for value in ids or [] for i in value.replace(",", " ").split()]
-    start, end = _date(since, "--since"), _date(until, "--until")
+    start, end = parse_date(since, "--since"), parse_date(until, "--until")
 
     def factory(settings, arxiv, hf):
         return ArxivApiSource(
@@ -191,8 +171,8 @@ def ingest_oai(
 
     if not since:
         raise typer.BadParameter("give a first datestamp", param_hint="--from")
-    start = _date(since, "--from")
-    end = _date(until, "--until") or datetime.now(UTC).date()
+    start = parse_date(since, "--from")
+    end = parse_date(until, "--until") or datetime.now(UTC).date()
 
     def factory(settings, arxiv, hf):
         return OaiSource(
@@ -242,7 +222,7 @@ def ingest_hf(
     if sum(x is not None for x in (day, week, since)) != 1:
         raise typer.BadParameter("give one of --date, --week or --from")
     if day is not None:
-        start = end = _date(day, "--date")
+        start = end = parse_date(day, "--date")
     elif week is not None:
         try:
             period = periods.parse("week", week)
@@ -250,8 +230,8 @@ def ingest_hf(
             raise typer.BadParameter(str(exc), param_hint="--week") from None
         start, end = period.start, period.end - timedelta(days=1)
     else:
-        start = _date(since, "--from")
-        end = _date(until, "--until") or datetime.now(UTC).date()
+        start = parse_date(since, "--from")
+        end = parse_date(until, "--until") or datetime.now(UTC).date()
 
     def factory(settings, arxiv, hf):
         return HfDailySource(hf, settings.hf_api_url, since=start, until=end)
@@ -268,29 +248,20 @@ def ingest_run(
         raise typer.BadParameter("arxiv or hf", param_hint="--only")
     settings, store, arxiv, hf = _open()
     try:
-        ok = run_configured(settings, store, arxiv, hf, only=only)
+        with count_progress() as progress:
+            ok = run_configured(settings, store, arxiv, hf, only=only, observer=ProgressBars(progress))
+    except NothingConfigured as exc:
+        console.print(str(exc))
+        ok = True
+    except BadConfiguration as exc:
+        console.print(f"[red]Configuration error:[/red] {escape(str(exc))}")
+        ok = False
     finally:
         arxiv.close()
         hf.close()
         store.engine.dispose()
     if not ok:
         raise typer.Exit(1)
-
-
-def run_configured(settings, store, arxiv, hf, *, only: str | None = None) -> bool:
-    from dailypapers.ingest.harvest import configured_sources
-
-    try:
-        sources = configured_sources(settings, arxiv, hf, only=only)
-    except ValueError as exc:
-        _cli().console.print(f"[red]Configuration error:[/red] {escape(str(exc))}")
-        return False
-    if not sources:
-        _cli().console.print(
-            "Nothing configured: set DAILYPAPERS_INGEST_CATEGORIES and/or DAILYPAPERS_INGEST_HF."
-        )
-        return True
-    return run_sources(settings, store, sources)
 
 
 @ingest_app.command("status")
@@ -301,9 +272,8 @@ def ingest_status(
     """Show recent ingestion runs and unfinished harvests."""
     from dailypapers.ingest.runs import RunLog
 
-    cli = _cli()
-    settings = cli.load_settings()
-    engine = cli._require_migrated(settings)
+    settings = load_settings()
+    engine = require_migrated(settings)
     runs = RunLog(engine)
     recent, pending = runs.recent(limit), runs.checkpoints()
     engine.dispose()
@@ -354,54 +324,3 @@ def _describe(args: dict) -> str:
     return " ".join(
         f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}" for k, v in (args or {}).items()
     )[:120]
-
-
-def worker_command(
-    now: Annotated[
-        bool, typer.Option("--now", help="Run every job once at start, then keep the schedule.")
-    ] = False,
-) -> None:
-    """Run ingestion on a schedule: arXiv at 20:30 US Eastern Sunday-Thursday, Hugging Face daily."""
-    from dailypapers.ingest.schedule import DIGEST_JOBS, JOBS, next_job
-
-    stop = threading.Event()
-
-    def on_signal(signum, _frame) -> None:
-        _cli().console.print(f"Signal {signum}: stopping after the current page.")
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    settings, store, arxiv, hf = _open(stop)
-    console = _cli().console
-    try:
-        if now:
-            for job in JOBS:
-                if not stop.is_set():
-                    run_configured(settings, store, arxiv, hf, only=job.name)
-        jobs = JOBS + (DIGEST_JOBS if settings.digest_schedule else ())
-        while not stop.is_set():
-            job, when = next_job(jobs, datetime.now(UTC))
-            console.print(f"Next: {job.name} at {when:%Y-%m-%d %H:%M} UTC.")
-            while not stop.is_set() and datetime.now(UTC) < when:
-                stop.wait(min(60.0, max(0.0, (when - datetime.now(UTC)).total_seconds())))
-            if stop.is_set():
-                break
-            if job.name.startswith("digest-"):
-                from dailypapers.services.digests import send_digests
-
-                frequency, day = job.name.removeprefix("digest-"), when.astimezone(job.zone).date()
-                try:
-                    report = send_digests(settings, store.engine, frequency, day)
-                    console.print(report.line(), highlight=False, soft_wrap=True)
-                except ValueError as exc:  # no digest that day
-                    console.print(escape(str(exc)))
-                except Exception as exc:  # the worker keeps its schedule whatever one run does
-                    console.print(f"[red]{frequency} digest failed:[/red] {escape(str(exc))}")
-            else:
-                run_configured(settings, store, arxiv, hf, only=job.name)
-    finally:
-        arxiv.close()
-        hf.close()
-        store.engine.dispose()
-    console.print("Worker stopped.")
