@@ -31,8 +31,10 @@ def main(source: str) -> None:
         for row in chosen:
             out.write((json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n").encode())
     daily = sum(1 for r in chosen if r.get("daily_date"))
-    print(f"{len(chosen)} papers ({daily} on Daily Papers, {first_day} to {last_day}) -> {OUT} "
-          f"({OUT.stat().st_size / 1e6:.2f} MB)")
+    print(
+        f"{len(chosen)} papers ({daily} on Daily Papers, {first_day} to {last_day}) -> {OUT} "
+        f"({OUT.stat().st_size / 1e6:.2f} MB)"
+    )
 
 
 if __name__ == "__main__":

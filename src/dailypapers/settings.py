@@ -15,7 +15,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from dailypapers.accounts.rates import parse_rate
+from dailypapers.rates import parse_rate
 
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
 # "COUNT/PERIOD" (10/5m): checked when settings load, so a typo fails at start-up rather than at a request.
