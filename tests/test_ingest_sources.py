@@ -16,7 +16,6 @@ import pytest
 import sqlalchemy as sa
 
 from dailypapers.ingest.arxiv_api import ArxivApiSource, parse_feed
-from dailypapers.ingest.files import FileSource
 from dailypapers.ingest.harvest import harvest
 from dailypapers.ingest.hf import HfDailySource
 from dailypapers.ingest.oai import OaiSource, parse_response
@@ -351,14 +350,6 @@ def test_hugging_face_wrong_shape_stops_cleanly(store, make_client):
         )
         assert len(server.arrivals) == 1
     assert report.status == "failed" and "expected a JSON array" in report.error
-
-
-def test_files_as_a_source(store, tmp_path):
-    from conftest import FIXTURES
-
-    path = FIXTURES / "kaggle" / "arxiv-metadata-oai-snapshot.head200.jsonl"
-    report = harvest(store, FileSource([path], page_size=64))
-    assert report.status == "ok" and report.totals.new == 200 and report.totals.pages == 4
 
 
 # -- politeness ----------------------------------------------------------------------------------------------

@@ -23,7 +23,3 @@ class Account:
     def is_moderator(self) -> bool:
         """Moderators and admins may moderate."""
         return self.role in ("moderator", "admin")
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
