@@ -82,7 +82,7 @@ def test_a_ping_that_finds_the_server_gone_empties_the_whole_pool(postgres_serve
         engine.dispose()
 
 
-def test_a_locked_sqlite_database_raises_sqlalchemys_error_at_begin(tmp_path):
+def test_a_locked_sqlite_database_is_busy_at_begin_not_a_crash(tmp_path):
     path = tmp_path / "locked.db"
     settings = Settings(
         environment="development", database_url=f"sqlite:///{path}", sqlite_busy_timeout_ms=50
@@ -92,9 +92,110 @@ def test_a_locked_sqlite_database_raises_sqlalchemys_error_at_begin(tmp_path):
     try:
         holder.execute("PRAGMA journal_mode=WAL")
         holder.execute("BEGIN IMMEDIATE")
-        with pytest.raises(sa.exc.OperationalError, match="locked"):
+        with pytest.raises(engines.DatabaseBusy) as caught:
             with engines.write_transaction(engine):
                 pass
+        # SQLAlchemy's error (raised at BEGIN, as exec_driver_sql would) is the cause, for the logs.
+        assert isinstance(caught.value.__cause__, sa.exc.OperationalError)
+        assert "locked" in str(caught.value.__cause__) and caught.value.retry_after > 0
     finally:
         holder.close()
         engine.dispose()
+
+
+def test_writers_wait_a_bounded_time_and_in_bounded_numbers(tmp_path):
+    import threading
+    import time
+
+    settings = Settings(
+        environment="development",
+        database_url=f"sqlite:///{tmp_path / 'gate.db'}",
+        sqlite_write_wait_seconds=0.3,
+        sqlite_max_waiting_writers=3,
+    )
+    engines.upgrade(settings)
+    engine = engines.make_engine(settings)
+    holding, release = threading.Event(), threading.Event()
+    outcomes: list[str] = []
+
+    def hold() -> None:
+        with engines.write_transaction(engine):
+            holding.set()
+            release.wait(10)
+
+    def write() -> None:
+        try:
+            with engines.write_transaction(engine):
+                outcomes.append("wrote")
+        except engines.DatabaseBusy as exc:
+            outcomes.append("many" if "too many" in str(exc) else "waited")
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait(10)
+    started = time.monotonic()
+    writers = [threading.Thread(target=write) for _ in range(5)]
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join(10)
+    took = time.monotonic() - started
+    release.set()
+    holder.join(10)
+    # The holder has one seat: two more wait the bounded time, the other three are refused at once.
+    assert sorted(outcomes) == ["many", "many", "many", "waited", "waited"], outcomes
+    assert took < 3
+    with engines.write_transaction(engine) as conn:  # the gate is free again
+        conn.exec_driver_sql("SELECT 1")
+    engine.dispose()
+
+
+def test_a_full_disk_or_a_read_only_database_is_unavailable_not_a_crash(tmp_path):
+    path = tmp_path / "full.db"
+    settings = Settings(environment="development", database_url=f"sqlite:///{path}")
+    engines.upgrade(settings)
+    engine = engines.make_engine(settings)
+
+    @sa.event.listens_for(engine, "connect")
+    def _no_room(dbapi_connection, _record) -> None:
+        # SQLite's own "disk full" (SQLITE_FULL): the file may not grow by a page more.
+        pages = dbapi_connection.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_connection.execute(f"PRAGMA max_page_count={pages}")
+
+    try:
+        with pytest.raises(engines.StoreUnavailable, match="disk is full"):
+            with engines.write_transaction(engine) as conn:
+                conn.exec_driver_sql(
+                    "INSERT INTO moderation_log (at, moderator, action, target_type, target_id, reason) "
+                    "VALUES ('2026-01-01', 'm', 'a', 't', 1, :r)",
+                    {"r": "x" * 200_000},
+                )
+    finally:
+        engine.dispose()
+    # A database opened read-only (a file system remounted read-only after an error, say).
+    read_only = Settings(environment="development", database_url=f"sqlite:///file:{path}?mode=ro&uri=true")
+    engine = engines.make_engine(read_only)
+    try:
+        with pytest.raises(engines.StoreUnavailable, match="read-only"):
+            with engines.write_transaction(engine) as conn:
+                conn.exec_driver_sql("DELETE FROM papers")
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "message, kind",
+    [
+        ("database or disk is full", engines.StoreUnavailable),
+        ("attempt to write a readonly database", engines.StoreUnavailable),
+        ("database is locked", engines.DatabaseBusy),
+        ("disk I/O error", engines.StoreUnavailable),
+    ],
+)
+def test_sqlite_errors_that_mean_not_now(message, kind):
+    error = sa.exc.OperationalError("INSERT", None, sqlite3.OperationalError(message))
+    meaning = engines.unavailable(error)
+    assert type(meaning) is kind and meaning.message
+    assert (
+        engines.unavailable(sa.exc.IntegrityError("INSERT", None, sqlite3.IntegrityError("UNIQUE"))) is None
+    )

@@ -67,7 +67,24 @@ class Settings(BaseSettings):
         48.0, gt=0, description="Half-life of an upvote's weight in the trending score."
     )
     trending_limit: int = Field(50, ge=1, le=100, description="Papers on the trending page and feed.")
-    sqlite_busy_timeout_ms: int = Field(10_000, ge=0, description="How long SQLite waits for a lock.")
+    sqlite_busy_timeout_ms: int = Field(
+        5_000,
+        ge=0,
+        description="How long SQLite waits for another process's lock before a write fails (503).",
+    )
+    sqlite_write_wait_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=600,
+        description="How long a write waits behind this process's other writers before it fails (503).",
+    )
+    sqlite_max_waiting_writers: int = Field(
+        64,
+        ge=1,
+        le=1000,
+        description="Writes that may wait at once in one process; more fail at once (503), so the web "
+        "server's threads stay free for readers.",
+    )
     db_pool_size: int = Field(
         16, ge=1, description="Connections kept per web process (PostgreSQL); up to half again under load."
     )

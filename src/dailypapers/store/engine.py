@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Table, create_engine, event
 from sqlalchemy import Engine as Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError, InvalidatePoolError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InvalidatePoolError, OperationalError
 
 from dailypapers.settings import Settings, default_data_dir
 
@@ -37,6 +37,7 @@ def make_engine(settings: Settings) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=40, max_overflow=10
         )
         busy_ms = settings.sqlite_busy_timeout_ms
+        _configure_writers(engine, settings)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no branch
@@ -103,26 +104,141 @@ def _ping_when_idle(engine: Engine) -> None:
             raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
 
 
-# One lock per SQLite file for the writers of this process. SQLite's own busy handler makes a waiting writer
-# poll with sleeps that grow to 100 ms, so under contention (20 clients upvoting at once) a write that needs a
-# millisecond waited tens or hundreds; threads queued on a lock are woken the moment it is free. Writers of
-# other processes still meet at SQLite's lock, with the busy timeout.
-_SQLITE_WRITERS: dict[str, threading.RLock] = {}
+class StoreUnavailable(Exception):
+    """The database cannot take this write now: it is full, read-only, gone, or (DatabaseBusy) held by
+    another writer for longer than we wait. Callers answer 503 with `retry_after` and keep serving reads."""
+
+    retry_after = 30
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class DatabaseBusy(StoreUnavailable):
+    retry_after = 2
+
+
+# SQLite's messages and PostgreSQL's SQLSTATE classes that say "not now" rather than "wrong".
+_SQLITE_BUSY = ("database is locked", "database table is locked")
+_SQLITE_UNAVAILABLE = {
+    "database or disk is full": "The database's disk is full: nothing can be saved until space is freed.",
+    "readonly database": "The database is read-only just now: nothing can be saved.",
+    "disk i/o error": "The database's disk failed to write: nothing was saved.",
+    "unable to open database file": "The database file cannot be opened for writing.",
+}
+_PG_BUSY = ("55P03", "40001", "40P01")  # lock not available, serialization failure, deadlock
+_PG_UNAVAILABLE = ("53", "57", "08", "25006")  # resources (disk full), shutdown, connection, read-only
+
+
+def unavailable(exc: BaseException) -> StoreUnavailable | None:
+    """What a driver error means for whoever waits, when it is a "not now" (busy, full, read-only, gone);
+    None for errors that are bugs or bad input."""
+    if isinstance(exc, StoreUnavailable):
+        return exc
+    if not isinstance(exc, DBAPIError):
+        return None
+    original = exc.orig
+    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if code:
+        if code in _PG_BUSY:
+            return DatabaseBusy("The database is busy; try again in a moment.")
+        if code.startswith(_PG_UNAVAILABLE):
+            return StoreUnavailable("The database cannot save anything just now; try again later.")
+        return None
+    text = str(original).lower()
+    if any(marker in text for marker in _SQLITE_BUSY):
+        return DatabaseBusy("The database is busy; try again in a moment.")
+    for marker, message in _SQLITE_UNAVAILABLE.items():
+        if marker in text:
+            return StoreUnavailable(message)
+    return None
+
+
+class _WriterGate:
+    """The writers of one SQLite file in this process, queued on a lock of their own before SQLite's.
+
+    SQLite's busy handler makes a waiting writer poll with sleeps that grow to 100 ms, so under contention
+    (20 clients upvoting at once) a write that needs a millisecond waited tens or hundreds; threads queued on
+    a lock are woken the moment it is free. Writers of other processes still meet at SQLite's lock, with the
+    busy timeout. The wait is bounded twice: at most `max_waiting` writers queue (the others fail at once),
+    and none waits longer than `wait_seconds`; so when something holds the database for long (another
+    process's long transaction), writers fail fast with DatabaseBusy and the web server's threads stay free
+    for readers, which WAL never makes wait."""
+
+    def __init__(self, wait_seconds: float, max_waiting: int) -> None:
+        self.lock = threading.RLock()
+        self.wait_seconds = wait_seconds
+        self.seats = threading.BoundedSemaphore(max_waiting)
+        self.depth = threading.local()  # a thread already holding the lock re-enters without a seat
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        depth = getattr(self.depth, "n", 0)
+        if depth:
+            self.depth.n = depth + 1
+            try:
+                yield
+            finally:
+                self.depth.n = depth
+            return
+        if not self.seats.acquire(blocking=False):
+            raise DatabaseBusy("The database is busy (too many writes waiting); try again in a moment.")
+        try:
+            if not self.lock.acquire(timeout=self.wait_seconds):
+                raise DatabaseBusy("The database is busy; try again in a moment.")
+            self.depth.n = 1
+            try:
+                yield
+            finally:
+                self.depth.n = 0
+                self.lock.release()
+        finally:
+            self.seats.release()
+
+
+_SQLITE_WRITERS: dict[str, _WriterGate] = {}
 _SQLITE_WRITERS_GUARD = threading.Lock()
 
 
-def _writer_lock(engine: Engine):
+def _configure_writers(engine: Engine, settings: Settings) -> None:
+    """The gate of this engine's SQLite file, made (or re-tuned) from settings."""
+    name = engine.url.database or ":memory:"
+    real = str(Path(name).expanduser().resolve()) if name != ":memory:" else name
+    with _SQLITE_WRITERS_GUARD:
+        gate = _SQLITE_WRITERS.get(real)
+        if gate is None:
+            gate = _WriterGate(settings.sqlite_write_wait_seconds, settings.sqlite_max_waiting_writers)
+            _SQLITE_WRITERS[real] = gate
+        # Two spellings of one file share a gate: resolved once here, not on every write.
+        _SQLITE_WRITERS[name] = gate
+
+
+def _writer_gate(engine: Engine):
     if engine.dialect.name != "sqlite":
         return nullcontext()
     name = engine.url.database or ":memory:"
-    lock = _SQLITE_WRITERS.get(name)
-    if lock is None:
+    gate = _SQLITE_WRITERS.get(name)
+    if gate is None:  # an engine not made by make_engine (a test's, a migration's): default bounds
         with _SQLITE_WRITERS_GUARD:
-            # Two spellings of one file share a lock: resolved once, not on every write.
-            real = str(Path(name).expanduser().resolve())
-            lock = _SQLITE_WRITERS.setdefault(real, _SQLITE_WRITERS.get(name) or threading.RLock())
-            _SQLITE_WRITERS[name] = lock
-    return lock
+            gate = _SQLITE_WRITERS.setdefault(name, _WriterGate(DEFAULT_WRITE_WAIT_SECONDS, DEFAULT_WAITING))
+    return gate.held()
+
+
+DEFAULT_WRITE_WAIT_SECONDS = 5.0
+DEFAULT_WAITING = 64
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Driver errors that mean "not now" become StoreUnavailable / DatabaseBusy; the rest pass unchanged."""
+    try:
+        yield
+    except DBAPIError as exc:
+        meaning = unavailable(exc)
+        if meaning is None:
+            raise
+        raise meaning from exc
 
 
 @contextmanager
@@ -130,9 +246,10 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     """A transaction for writes: commits on success, rolls back on error, always closes.
 
     On SQLite it takes the write lock up front (BEGIN IMMEDIATE, see the "begin" listener above), after
-    queueing behind this process's other writers of the same file.
+    queueing (boundedly: DatabaseBusy) behind this process's other writers of the same file. A full disk, a
+    read-only database or a lost server raise StoreUnavailable.
     """
-    with _writer_lock(engine):
+    with _translated(), _writer_gate(engine):
         conn = engine.connect()
         conn.info["write"] = True
         try:
@@ -150,7 +267,7 @@ def write_transaction_on(conn: Connection) -> Iterator[Connection]:
     As `write_transaction`: queued behind this process's other writers of the same SQLite file, BEGIN
     IMMEDIATE there, committed on success, rolled back on error; the connection stays open either way.
     """
-    with _writer_lock(conn.engine):
+    with _translated(), _writer_gate(conn.engine):
         conn.info["write"] = True
         with conn.begin():
             yield conn

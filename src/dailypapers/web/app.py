@@ -6,6 +6,7 @@ import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -26,6 +27,7 @@ from dailypapers.web import subscriptions as digest_subscriptions
 from dailypapers.web.cache import PageCache
 
 HERE = Path(__file__).resolve().parent
+READER_THREADS = 32
 MAX_URL_LENGTH = 4096
 # Search queries may be pasted abstracts: their query strings may be longer (the query is cut to 1,000
 # characters by the route), so that a long query gets results rather than an error.
@@ -70,6 +72,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        # Sync routes run in anyio's worker threads (40 by default). Writers waiting for SQLite's lock hold
+        # one each, at most `sqlite_max_waiting_writers` (the rest fail fast): keep 32 more for readers.
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, settings.sqlite_max_waiting_writers + READER_THREADS)
         if app.state.jobs is not None:
             app.state.jobs.start()
         yield
