@@ -28,7 +28,7 @@ def site(settings, store):
 
 @pytest.mark.parametrize(
     "raw, expected",
-    [(None, 7), ("", 7), ("  ", 7), ("0", 0), ("12", 12), (" 12 ", 12), ("+3", 3), ("100", 100)],
+    [(None, 7), ("", 7), (" ", 7), ("0", 0), ("12", 12), ("+3", 3), ("100", 100), ("0007", 7)],
 )
 def test_integer_reads_digits_within_bounds(raw, expected):
     assert params.integer(raw, "limit", 0, 100, 7) == expected
@@ -38,6 +38,8 @@ def test_integer_reads_digits_within_bounds(raw, expected):
     "raw, message",
     [
         ("abc", "limit must be an integer"),
+        (" 12", "limit must be an integer"),
+        ("\n", "limit must be an integer"),
         ("1.5", "limit must be an integer"),
         ("1e3", "limit must be an integer"),
         ("1_0", "limit must be an integer"),

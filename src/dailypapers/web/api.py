@@ -83,7 +83,7 @@ def agent_harnesses() -> Response:
 
 
 @router.get(
-    "/api/papers/{arxiv_id:path}",
+    "/api/papers/{arxiv_id:paper}",
     operation_id="paper_info",
     summary="One paper, flat, as Hugging Face returns it, plus categories, version and links.",
     response_class=JSONResponse,

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
+from dailypapers.web import params
 from dailypapers.web.errors import MESSAGES
 from dailypapers.web.shapes import Error
 
@@ -98,7 +99,7 @@ def _document(app: FastAPI) -> dict[str, Any]:
         routes=app.routes,
     )
     for path, operations in schema.get("paths", {}).items():
-        as_json = path.startswith("/api/") or path.endswith(".json")
+        as_json = params.is_api(path) or params.is_json_twin(path)
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             default_422 = responses.get("422", {}).get("content", {}).get("application/json", {})

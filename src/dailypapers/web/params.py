@@ -1,7 +1,7 @@
 """Reading what a request names, one way for each kind of value, for every route of the site.
 
-- Integers (`p`, `limit`, `cp`, ...): ASCII digits with an optional sign, within the route's bounds; absent or
-  blank is the default; anything else is a 400 `{"error": "<name> must be ..."}` (an HTML page off the API).
+- Integers (`p`, `limit`, `cp`, ...): ASCII digits with an optional sign, within the route's bounds; absent
+  or blank is the default; anything else is a 400 `{"error": "<name> must be ..."}` (a page off the API).
   `int_query` declares such a parameter an integer in `/openapi.json` while this module, not FastAPI, reads
   it, so that the message and the status are ours.
 - Dates and periods: `date`, `period` (a day, an ISO week or a month).
@@ -20,6 +20,7 @@ from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, HTTPException, Query, Request
 from pydantic import WithJsonSchema
+from starlette.convertors import Convertor, register_url_convertor
 
 from dailypapers import arxiv_ids, periods
 from dailypapers.papers import PaperView
@@ -28,6 +29,7 @@ MAX_PAGE = 100_000  # pages of a feed; deeper than any feed goes, small enough f
 MAX_ID = 2**31 - 1  # ids are PostgreSQL `integer`s (serial columns)
 PAPER_NOT_FOUND = "Paper not found"
 _INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_BLANK = re.compile(r"[ \t]*")  # `?limit=` and `?limit= ` mean the default, as they always did
 _MAX_DIGITS = 20  # a longer number is out of every bound: not worth converting
 
 
@@ -37,14 +39,13 @@ def bad_request(message: str) -> HTTPException:
 
 def integer(raw: str | None, name: str, low: int, high: int, default: int) -> int:
     """The integer a query parameter holds, within `low..high`; absent or blank: `default`; else 400."""
-    if raw is None or not raw.strip():
+    if raw is None or _BLANK.fullmatch(raw):
         return default
-    text = raw.strip()
-    if not _INTEGER.fullmatch(text):
+    if not _INTEGER.fullmatch(raw):
         raise bad_request(f"{name} must be an integer")
-    if len(text) > _MAX_DIGITS or not low <= int(text) <= high:
+    if len(raw) > _MAX_DIGITS or not low <= int(raw) <= high:
         raise bad_request(f"{name} must be between {low} and {high}")
-    return int(text)
+    return int(raw)
 
 
 def query_integer(request: Request, name: str, low: int, high: int, default: int) -> int:
@@ -55,7 +56,15 @@ def query_integer(request: Request, name: str, low: int, high: int, default: int
 def int_query(name: str, low: int, high: int, default: int, description: str) -> Any:
     """A dependency giving integer query parameter `name`: an integer with its bounds in `/openapi.json`, read
     by `integer` (so a bad value is our 400, never FastAPI's). Async: it costs no thread hand-off."""
-    declared = WithJsonSchema({"type": "integer", "minimum": low, "maximum": high, "default": default})
+    declared = WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": low, "maximum": high},
+                {"type": "string", "pattern": f"^{_BLANK.pattern}$", "description": "blank: the default"},
+            ],
+            "default": default,
+        }
+    )
 
     async def read(raw_query_value: str | None = None) -> int:
         return integer(raw_query_value, name, low, high, default)
@@ -91,11 +100,11 @@ Page = Annotated[int, page_query()]
 
 
 def date(raw: str | None, name: str) -> Date | None:
-    """A `YYYY-MM-DD` date; absent or blank: None; else 400."""
-    if raw is None or not raw.strip():
+    """A `YYYY-MM-DD` date; absent or empty (a form's empty date field): None; else 400."""
+    if not raw:
         return None
     try:
-        return periods.parse_date(raw.strip())
+        return periods.parse_date(raw)
     except periods.InvalidPeriod:
         raise bad_request(f"{name} must be a real date, YYYY-MM-DD") from None
 
@@ -139,6 +148,29 @@ def paper_or_404(store: PaperSource, value: str) -> PaperView:
     return view
 
 
+class PaperIdConvertor(Convertor[str]):
+    """`{arxiv_id:paper}`: a paper's id in a path (old-style ids hold a slash), but never one ending in a
+    paper's sub-resource, so that `GET /api/papers/{id}/upvote` is a 405 (that resource takes POST and
+    DELETE), not a search for a paper called `{id}/upvote`."""
+
+    regex = r"(?:(?!/(?:upvote|comments|similar)$).)+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+# Starlette's convertors are one registry per process; this one must be known before routes using it compile.
+register_url_convertor("paper", PaperIdConvertor())
+
+
+def is_api(path: str) -> bool:
+    """An API path: JSON only, and the only paths where a personal API token counts."""
+    return path.startswith("/api/")
+
+
 def is_json_twin(path: str) -> bool:
     return path.endswith(".json")
 
@@ -148,7 +180,7 @@ def wants_json(request: Request) -> bool:
     `Accept: application/json` first (the upvote button's script); everything else is HTML."""
     path = request.url.path
     return (
-        path.startswith("/api/")
+        is_api(path)
         or is_json_twin(path)
         or request.headers.get("accept", "").split(",")[0].strip().startswith("application/json")
     )

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -44,6 +45,9 @@ SIMILAR_LIMIT_MAX = 100
 SIMILAR_ON_PAGE = 6
 MAX_CATEGORIES = 10
 API_MAX_PAGE = 10_000
+# The keyword index keeps publication times in nanoseconds since 1970 (64 bits): a filter date outside
+# these years cannot be asked of it. (Papers are from 1991 on.)
+FILTER_DATES = (date(1678, 1, 1), date(2261, 12, 31))
 DAILY_VALUES = ("", "0", "1", "true", "false", "on", "off", "yes", "no")
 _CATEGORY = re.compile(r"^[a-z][a-z-]{0,15}(\.[A-Za-z][A-Za-z-]{0,15})?$")
 RETRY_AFTER_FAILURE_S = 30.0
@@ -136,6 +140,10 @@ def parse_filters(
     """The filters of a search (the `from`, `to`, `category` and `daily` parameters); 400 when one is bad."""
     published_from = params.date(published_from_raw, "from")
     published_to = params.date(published_to_raw, "to")
+    for name, value in (("from", published_from), ("to", published_to)):
+        if value is not None and not FILTER_DATES[0] <= value <= FILTER_DATES[1]:
+            first, last = FILTER_DATES
+            raise params.bad_request(f"{name} must be between {first.isoformat()} and {last.isoformat()}")
     if published_from and published_to and published_from > published_to:
         raise params.bad_request("from must not be after to")
     categories: list[str] = []
@@ -166,10 +174,12 @@ def _request_filters(request: Request) -> SearchFilters:
     return parse_filters(query.get("from"), query.get("to"), query.getlist("category"), query.get("daily"))
 
 
+# A day, or blank for none (the search form sends its empty fields).
+DATE_OR_BLANK = WithJsonSchema({"type": "string", "anyOf": [{"format": "date"}, {"maxLength": 0}]})
 ModeQuery = Annotated[
     str | None,
-    Query(description="`keyword`, `semantic` or `hybrid` (default)."),
-    WithJsonSchema({"type": "string", "enum": list(MODES), "default": "hybrid"}),
+    Query(description="`keyword`, `semantic` or `hybrid` (the default, also when empty)."),
+    WithJsonSchema({"type": "string", "enum": [*MODES, ""], "default": "hybrid"}),
 ]
 QueryText = Annotated[
     str | None,
@@ -181,12 +191,12 @@ async def filters_query(
     published_from: Annotated[
         str | None,
         Query(alias="from", description="Published on or after this day."),
-        WithJsonSchema({"type": "string", "format": "date"}),
+        DATE_OR_BLANK,
     ] = None,
     published_to: Annotated[
         str | None,
         Query(alias="to", description="Published on or before this day."),
-        WithJsonSchema({"type": "string", "format": "date"}),
+        DATE_OR_BLANK,
     ] = None,
     category: Annotated[
         list[str],
@@ -198,7 +208,7 @@ async def filters_query(
     daily: Annotated[
         str | None,
         Query(description="`1`: only papers that were on the daily feed."),
-        WithJsonSchema({"type": "string", "enum": [value for value in DAILY_VALUES if value]}),
+        WithJsonSchema({"type": "string", "enum": list(DAILY_VALUES)}),
     ] = None,
 ) -> SearchFilters:
     """The filters as query parameters of a route in the schema."""

@@ -101,9 +101,10 @@ class Paper(KnownExtras):
 class PaperDetail(Paper):
     """`GET /api/papers/{id}`: the flat paper, plus our extras; `upvoted` for a signed-in caller."""
 
-    numComments: int
+    numComments: int = Field(description="Comments here.")
     isAuthorParticipating: bool
     upvoted: bool = absent()
+    numCommentsOnHf: int = Field(description="Comments on Hugging Face's page of the paper, as imported.")
     categories: list[str]
     version: int | None
     comment: str | None
@@ -122,7 +123,8 @@ class DailyItem(KnownExtras):
     summary: str
     publishedAt: str | None
     thumbnail: str
-    numComments: int
+    numComments: int = Field(description="Comments here.")
+    numCommentsOnHf: int = Field(description="Comments on Hugging Face's page of the paper, as imported.")
     isAuthorParticipating: bool
     upvotes: int
     submittedBy: User
