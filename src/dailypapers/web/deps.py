@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
-from fastapi.templating import Jinja2Templates
 
 from dailypapers.mail import Mailer
 from dailypapers.search.types import SearchService
@@ -58,10 +57,6 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-async def get_templates(request: Request) -> Jinja2Templates:
-    return request.app.state.templates
-
-
 StoreDep = Annotated[SqlStore, Depends(get_store)]
 CommunityDep = Annotated[CommunityStore, Depends(get_community)]
 AccountsDep = Annotated[AccountStore, Depends(get_accounts)]
@@ -69,4 +64,3 @@ SearchDep = Annotated[LazySearchService, Depends(get_search)]
 SubmissionsDep = Annotated[Submissions, Depends(get_submissions)]
 MailerDep = Annotated[Mailer, Depends(get_mailer)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]

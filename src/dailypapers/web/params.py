@@ -184,11 +184,3 @@ def wants_json(request: Request) -> bool:
         or is_json_twin(path)
         or request.headers.get("accept", "").split(",")[0].strip().startswith("application/json")
     )
-
-
-def split_format(value: str, suffixes: tuple[str, ...] = ("json", "md")) -> tuple[str, str]:
-    """`2026-08-21.json` -> (`2026-08-21`, `json`); no known suffix -> (`value`, `html`)."""
-    for suffix in suffixes:
-        if value.endswith("." + suffix):
-            return value[: -len(suffix) - 1], suffix
-    return value, "html"

@@ -158,7 +158,7 @@ def parse_filters(
                 categories.append(part)
     if len(categories) > MAX_CATEGORIES:
         raise params.bad_request(f"at most {MAX_CATEGORIES} categories")
-    daily = (daily_raw or "").strip().lower()
+    daily = (daily_raw or "").lower()
     if daily not in DAILY_VALUES:
         raise params.bad_request("daily must be 1 or 0")
     return SearchFilters(
