@@ -44,14 +44,19 @@ from dailypapers.store.accounts import (
     EmailTaken,
     NameTaken,
 )
-from dailypapers.web import auth
+from dailypapers.web import auth, params, shapes
 from dailypapers.web.auth import AccountDep, SessionAccount, csrf_protect, safe_next
+from dailypapers.web.deps import AccountsDep
+from dailypapers.web.openapi import BEARER, SESSION, errors, needs
 from dailypapers.web.ratelimit import check_setting, client_ip
 from dailypapers.web.responses import JSONResponse
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(include_in_schema=False)
+twins_router = APIRouter(
+    tags=["accounts"]
+)  # the pages' JSON twins: before `router`, whose `/u/{value}` matches them
 api_router = APIRouter()
 CSRF = [Depends(csrf_protect)]
 MAX_FIELD = 4096  # no legitimate field of these forms is longer; longer ones are refused, not processed
@@ -442,13 +447,33 @@ def _settings_json(account: Account) -> dict:
     }
 
 
+def _private_json(body: dict) -> JSONResponse:
+    response = JSONResponse(body)
+    response.headers.update(PRIVATE_HEADERS)
+    return response
+
+
+# The twins of account pages answer a browser's session only: tokens cannot manage the account.
+SESSION_TWIN = {
+    "response_class": JSONResponse,
+    "responses": errors(401, 403),
+    "openapi_extra": needs(SESSION),
+}
+
+
+@twins_router.get(
+    "/settings.json",
+    operation_id="settings_json",
+    summary="Your account.",
+    response_model=shapes.AccountSettings,
+    **SESSION_TWIN,
+)
+def settings_json(account: SessionAccount):
+    return _private_json(_settings_json(account))
+
+
 @router.get("/settings")
-@router.get("/settings.json")
 def settings_page(request: Request, account: SessionAccount):
-    if request.url.path.endswith(".json"):
-        response = JSONResponse(_settings_json(account))
-        response.headers.update(PRIVATE_HEADERS)
-        return response
     notice = SETTINGS_NOTICES.get(request.query_params.get("done", ""))
     return _page(request, "settings.html", {"account": account, "notice": notice, "errors": {}})
 
@@ -518,14 +543,20 @@ def _token_json(token) -> dict:
     }
 
 
+@twins_router.get(
+    "/settings/tokens.json",
+    operation_id="tokens_json",
+    summary="Your personal API tokens (never the tokens themselves: they are shown once, when made).",
+    response_model=shapes.ApiTokens,
+    **SESSION_TWIN,
+)
+def tokens_json(account: SessionAccount, accounts: AccountsDep):
+    return _private_json({"tokens": [_token_json(t) for t in accounts.api_tokens(account.id)]})
+
+
 @router.get("/settings/tokens")
-@router.get("/settings/tokens.json")
-def tokens_page(request: Request, account: SessionAccount):
-    tokens = _accounts(request).api_tokens(account.id)
-    if request.url.path.endswith(".json"):
-        response = JSONResponse({"tokens": [_token_json(t) for t in tokens]})
-        response.headers.update(PRIVATE_HEADERS)
-        return response
+def tokens_page(request: Request, account: SessionAccount, accounts: AccountsDep):
+    tokens = accounts.api_tokens(account.id)
     notice = SETTINGS_NOTICES.get(request.query_params.get("done", ""))
     return _page(request, "tokens.html", _tokens_context(account, tokens, None, notice))
 
@@ -560,9 +591,11 @@ async def create_token(request: Request, account: SessionAccount):
 
 @router.post("/settings/tokens/{token_id}/revoke", dependencies=CSRF)
 def revoke_token(
-    request: Request, account: SessionAccount, token_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+    account: SessionAccount,
+    accounts: AccountsDep,
+    token_id: Annotated[int, Path(ge=1, le=params.MAX_ID)],  # out of range: 400, as this form always said
 ):
-    if not _accounts(request).revoke_api_token(account.id, token_id):
+    if not accounts.revoke_api_token(account.id, token_id):
         raise HTTPException(404, "You have no such token.")
     return RedirectResponse("/settings/tokens?done=revoked", status_code=303)
 
@@ -570,26 +603,41 @@ def revoke_token(
 # -- profiles ---------------------------------------------------------------------------------------
 
 
-@router.get("/u/{value}")
-def profile(request: Request, value: str):
-    username, fmt = (value[:-5], "json") if value.endswith(".json") else (value, "html")
+def _profile(accounts: AccountStore, username: str):
     if not username or len(username) > 64 or has_control_characters(username):
         raise HTTPException(404, "No such user")
-    found = _accounts(request).profile(username)
+    found = accounts.profile(username)
     if found is None:
         raise HTTPException(404, f"No user is called {username}")
-    if fmt == "json":
-        return JSONResponse(
-            {
-                "username": found.username,
-                "fullname": found.fullname,
-                "avatarUrl": found.avatar_url,
-                "origin": found.origin,
-                "createdAt": found.created_at.isoformat() if found.created_at else None,
-                "submitted": [_card(v) for v in found.submitted],
-                "upvoted": [_card(v) for v in found.upvoted],
-            }
-        )
+    return found
+
+
+@twins_router.get(
+    "/u/{username}.json",
+    operation_id="profile_json",
+    summary="A member's public profile: the papers they submitted and upvoted.",
+    response_class=JSONResponse,
+    response_model=shapes.Profile,
+    responses=errors(404),
+)
+def profile_json(username: str, accounts: AccountsDep):
+    found = _profile(accounts, username)
+    return JSONResponse(
+        {
+            "username": found.username,
+            "fullname": found.fullname,
+            "avatarUrl": found.avatar_url,
+            "origin": found.origin,
+            "createdAt": found.created_at.isoformat() if found.created_at else None,
+            "submitted": [_card(v) for v in found.submitted],
+            "upvoted": [_card(v) for v in found.upvoted],
+        }
+    )
+
+
+@router.get("/u/{value}")
+def profile(request: Request, value: str, accounts: AccountsDep):
+    found = _profile(accounts, value)
     return request.app.state.templates.TemplateResponse(request, "profile.html", {"profile": found})
 
 
@@ -602,7 +650,15 @@ def _card(view) -> dict:
 # -- API --------------------------------------------------------------------------------------------
 
 
-@api_router.get("/api/whoami-v2", tags=["accounts"], operation_id="whoami")
+@api_router.get(
+    "/api/whoami-v2",
+    tags=["accounts"],
+    operation_id="whoami",
+    response_class=JSONResponse,
+    response_model=shapes.Whoami,
+    responses=errors(401, 403),
+    openapi_extra=needs(BEARER, SESSION),
+)
 def whoami(account: auth.RequiredAccount):
     """The account a personal API token (or session) belongs to, as Hugging Face's `whoami` has it."""
     return JSONResponse(

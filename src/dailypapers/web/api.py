@@ -5,21 +5,20 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, Query, Request, Response
 
-from dailypapers import arxiv_ids, hf_shapes, periods
+from dailypapers import hf_shapes
+from dailypapers.web import params, shapes
 from dailypapers.web.community import upvoted_ids
-from dailypapers.web.deps import StoreDep
-from dailypapers.web.responses import JSONResponse
+from dailypapers.web.deps import SettingsDep, StoreDep
+from dailypapers.web.openapi import BEARER, errors, reads
+from dailypapers.web.params import Page
+from dailypapers.web.responses import JSONResponse, MarkdownResponse
 
 router = APIRouter()
 
-MAX_PAGE = 100_000
-
-
-def _bad(message: str) -> HTTPException:
-    return HTTPException(status_code=400, detail=message)
+DAILY_LIMIT = 100
+DAILY_LIMIT_DEFAULT = 50
 
 
 @router.get(
@@ -27,12 +26,19 @@ def _bad(message: str) -> HTTPException:
     operation_id="list_daily_papers",
     summary="Papers on the daily feed: a day, a week, a month, a submitter, or all, newest first.",
     response_class=JSONResponse,
+    response_model=list[shapes.DailyItem],
+    responses={
+        200: {"headers": {"Link": {"description": 'The next page: `<...&p=N+1>; rel="next"`.'}}},
+        **errors(400),
+    },
+    openapi_extra=reads(BEARER),
 )
 def daily_papers(
     request: Request,
     store: StoreDep,
-    p: Annotated[str | None, Query(description="Page, from 0.")] = None,
-    limit: Annotated[str | None, Query(description="Items per page, 1 to 100 (default 50).")] = None,
+    settings: SettingsDep,
+    page: Page,
+    size: Annotated[int, params.limit_query(DAILY_LIMIT, DAILY_LIMIT_DEFAULT)],
     date: Annotated[str | None, Query(description="A day on the feed, YYYY-MM-DD.")] = None,
     week: Annotated[str | None, Query(description="An ISO week, YYYY-Www.")] = None,
     month: Annotated[str | None, Query(description="A month, YYYY-MM.")] = None,
@@ -41,20 +47,13 @@ def daily_papers(
         Literal["publishedAt", "trending"] | None, Query(description="`publishedAt` or `trending`.")
     ] = None,
 ):
-    page = _int_param(p, "p", 0, MAX_PAGE, 0)
-    size = _int_param(limit, "limit", 1, 100, 50)
     if submitter is not None and any(ord(char) < 32 or ord(char) == 127 for char in submitter):
         # PostgreSQL refuses NUL in text parameters; no username holds a control character anyway.
-        raise _bad("submitter must be a username")
+        raise params.bad_request("submitter must be a username")
     chosen = [(kind, value) for kind, value in (("date", date), ("week", week), ("month", month)) if value]
     if len(chosen) > 1:
-        raise _bad("give at most one of date, week and month")
-    period = None
-    if chosen:
-        try:
-            period = periods.parse(chosen[0][0], chosen[0][1])
-        except periods.InvalidPeriod as exc:
-            raise _bad(str(exc)) from None
+        raise params.bad_request("give at most one of date, week and month")
+    period = params.period(*chosen[0]) if chosen else None
     if sort == "trending":
         # As on Hugging Face, trending is one global ranking: the date filters do not apply.
         views = store.trending(offset=page * size, limit=size)
@@ -73,33 +72,8 @@ def daily_papers(
     if len(views) == size:
         query = dict(request.query_params)
         query["p"] = str(page + 1)
-        response.headers["Link"] = (
-            f'<{request.app.state.settings.base_url}/api/daily_papers?{urlencode(query)}>; rel="next"'
-        )
+        response.headers["Link"] = f'<{settings.base_url}/api/daily_papers?{urlencode(query)}>; rel="next"'
     return response
-
-
-def _int_param(value: str | None, name: str, low: int, high: int, default: int) -> int:
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise _bad(f"{name} must be an integer") from None
-    if not low <= number <= high:
-        raise _bad(f"{name} must be between {low} and {high}")
-    return number
-
-
-def _paper_or_404(store, arxiv_id: str):
-    try:
-        key = arxiv_ids.normalize(arxiv_id)
-    except arxiv_ids.InvalidArxivId:
-        raise HTTPException(status_code=404, detail="Paper not found") from None
-    view = store.get(key)
-    if view is None:
-        raise HTTPException(status_code=404, detail="Paper not found")
-    return view
 
 
 @router.get("/api/agent-harnesses", include_in_schema=False)
@@ -109,18 +83,20 @@ def agent_harnesses() -> Response:
 
 
 @router.get(
-    "/api/papers/{arxiv_id:path}",
+    "/api/papers/{arxiv_id:paper}",
     operation_id="paper_info",
     summary="One paper, flat, as Hugging Face returns it, plus categories, version and links.",
     response_class=JSONResponse,
+    response_model=shapes.PaperDetail,
+    responses=errors(404),
+    openapi_extra=reads(BEARER),
 )
 def paper_info(arxiv_id: str, request: Request, store: StoreDep):
-    view = _paper_or_404(store, arxiv_id)
+    view = params.paper_or_404(store, arxiv_id)
     voted = upvoted_ids(request, [view])
     return JSONResponse(hf_shapes.paper_detail(view, None if voted is None else view.id in voted))
 
 
-def paper_markdown(request: Request, arxiv_id: str, store) -> PlainTextResponse:
-    view = _paper_or_404(store, arxiv_id)
-    body = hf_shapes.markdown(view, request.app.state.settings.base_url)
-    return PlainTextResponse(body, media_type="text/markdown; charset=utf-8")
+def paper_markdown(arxiv_id: str, store, base_url: str) -> MarkdownResponse:
+    view = params.paper_or_404(store, arxiv_id)
+    return MarkdownResponse(hf_shapes.markdown(view, base_url))

@@ -22,7 +22,7 @@ from dailypapers.store.changes import change_signal
 from dailypapers.store.engine import make_engine
 from dailypapers.store.jobs import SqlJobStore
 from dailypapers.store.papers import SqlStore
-from dailypapers.web import accounts, api, auth, community, errors, feeds, pages, search, templating
+from dailypapers.web import accounts, api, auth, community, errors, feeds, openapi, pages, search, templating
 from dailypapers.web import subscriptions as digest_subscriptions
 from dailypapers.web.cache import PageCache
 
@@ -108,6 +108,7 @@ def create_app(
     )
     app.state.templates = templating.make_templates(settings, HERE / "templates")
     errors.install(app)
+    openapi.install(app)
     # Accounts: sessions, tokens and CSRF. Installed before the page cache, so that the cache (outside it)
     # sees the CSRF cookie a page sets and never stores that page.
     app.state.accounts = AccountStore(store)
@@ -126,6 +127,7 @@ def create_app(
     app.include_router(search.pages_router)
     app.include_router(api.router)
     app.include_router(feeds.router)
+    app.include_router(accounts.twins_router)
     app.include_router(accounts.router)
     app.include_router(accounts.api_router)
     digest_subscriptions.install(app)  # digests: sign-up, confirm, preferences, unsubscribe

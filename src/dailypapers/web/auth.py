@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dailypapers.accounts.credentials import new_token
 from dailypapers.accounts.model import Account
 from dailypapers.store.accounts import AccountStore
+from dailypapers.web import params
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +49,6 @@ class SignInRequired(Exception):
 
 def accounts_of(request: Request) -> AccountStore:
     return request.app.state.accounts
-
-
-def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
 
 
 def _bearer(request: Request) -> str | None:
@@ -81,7 +78,7 @@ def current_account(request: Request) -> Account | None:
     if memo is not _UNSET:
         return memo
     account = None
-    token = _bearer(request) if _is_api(request) else None
+    token = _bearer(request) if params.is_api(request.url.path) else None
     if token:
         account = accounts_of(request).token_account(token)
         request.state.via_token = account is not None
@@ -118,7 +115,8 @@ def safe_next(value: str | None) -> str:
 def require_account(request: Request, account: AccountDep) -> Account:
     """A signed-in, unsuspended account: else 401 (API) or a redirect to sign in (pages); 403 if suspended."""
     if account is None:
-        if _is_api(request) or request.url.path.endswith(".json"):  # programs get a status, not a page
+        path = request.url.path
+        if params.is_api(path) or params.is_json_twin(path):  # programs get a status, not a page
             raise HTTPException(401, "Sign in, or send a personal API token", {"WWW-Authenticate": "Bearer"})
         raise SignInRequired(_next_path(request))
     if account.suspended:

@@ -11,16 +11,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from dailypapers import arxiv_ids, hf_shapes, periods
+from dailypapers import hf_shapes
 from dailypapers.accounts.model import Account
 from dailypapers.community.submission import MAX_SUBMISSION_COMMENT_CHARS, SubmissionRefused
 from dailypapers.papers import PaperView, UserView
-from dailypapers.services.submissions import Fetching, FetchStatus, Submissions, Submitted, rules_from
+from dailypapers.services.submissions import Fetching, FetchStatus, Submitted, rules_from
 from dailypapers.store.community import (
     Actor,
     CommentsPage,
@@ -30,6 +30,7 @@ from dailypapers.store.community import (
     Forbidden,
     NotFound,
 )
+from dailypapers.web import params, shapes
 from dailypapers.web.auth import (
     CsrfProtected,
     ModeratorAccount,
@@ -40,21 +41,23 @@ from dailypapers.web.auth import (
     require_account,
     safe_next,
 )
+from dailypapers.web.deps import CommunityDep, StoreDep, SubmissionsDep
+from dailypapers.web.openapi import BEARER, SESSION, errors, needs, reads
 from dailypapers.web.ratelimit import check_setting, setting_in
 from dailypapers.web.responses import JSONResponse
 
-router = APIRouter()  # registered before the pages' and API's catch-all `/papers/{...:path}` routes
+# Registered before the pages' and API's catch-all `/papers/{...:path}` routes.
+router = APIRouter()
+twins_router = APIRouter(tags=["pages"])  # JSON twins of pages, in the schema
 pages_router = APIRouter(include_in_schema=False)
 
 COMMENTS_PAGE_SIZE = 50
 MAX_COMMENT_PAGE = 10_000
-
-
-def get_community(request: Request) -> CommunityStore:
-    return request.app.state.community
-
-
-CommunityDep = Annotated[CommunityStore, Depends(get_community)]
+MODERATION_PAGE_SIZE = 50
+COMMENT_NOT_FOUND = "Comment not found"
+PARENT_NOT_FOUND = "The comment you reply to is not on this paper"
+# An API write: a Bearer token, or a session's cookie with its CSRF token in `X-CSRF-Token`.
+WRITE = needs(BEARER, SESSION)
 # On API routes after the account: no credentials at all is a 401, a session without its token a 403.
 Csrf = Annotated[None, CsrfProtected]
 
@@ -67,29 +70,12 @@ def actor(account) -> Actor:
     return Actor(account.id, account.username, account.role, profile)
 
 
-def _arxiv_id(value: str) -> str:
-    """The arXiv id named in a path, normalized; 404 when it is none."""
-    try:
-        return arxiv_ids.normalize(value)
-    except arxiv_ids.InvalidArxivId:
-        raise HTTPException(404, "Paper not found") from None
-
-
-def _paper(store, value: str) -> PaperView:
-    arxiv_id = _arxiv_id(value)
-    view = store.get(arxiv_id)
-    if view is None:
-        raise HTTPException(404, "Paper not found")
-    return view
-
-
-def _paper_id(request: Request, value: str) -> tuple[int, str]:
-    """(internal id, arXiv id) of a paper named in a path; 404 if it is not here. One indexed lookup."""
-    arxiv_id = _arxiv_id(value)
-    paper_id = request.app.state.community.paper_id(arxiv_id)
+def _paper_id(community: CommunityStore, value: str) -> int:
+    """The internal id of a paper named in a path; 404 if it is not here. One indexed lookup."""
+    paper_id = community.paper_id(params.arxiv_id_or_404(value))
     if paper_id is None:
-        raise HTTPException(404, "Paper not found")
-    return paper_id, arxiv_id
+        raise HTTPException(404, params.PAPER_NOT_FOUND)
+    return paper_id
 
 
 async def _api_write(request: Request, work: Callable[[Account], Any]) -> Any:
@@ -113,10 +99,6 @@ def _http(exc: Exception) -> HTTPException:
     if isinstance(exc, SubmissionRefused):
         return HTTPException(exc.status, exc.message)
     return HTTPException(400 if not isinstance(exc, Conflict) else 409, str(exc))
-
-
-def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
 
 
 # -- per-request state for templates ----------------------------------------------------------------
@@ -156,13 +138,15 @@ def _has_credentials(request: Request) -> bool:
 # -- submissions ------------------------------------------------------------------------------------
 
 
-def _submit(request: Request, account, target: str | None, comment: str | None) -> Submitted | Fetching:
+def _submit(
+    request: Request, submissions, account, target: str | None, comment: str | None
+) -> Submitted | Fetching:
     """The whole submission: rate limit, then the use case (which parses, checks the rules, and puts the
     paper on today's feed or starts fetching it from arXiv)."""
     who = actor(account)
     check_setting(request, "submit", str(account.id), "submit")
     try:
-        outcome = submissions_of(request).submit(who, target, comment)
+        outcome = submissions.submit(who, target, comment)
     except (SubmissionRefused, NotFound) as exc:
         raise _http(exc) from None
     if isinstance(outcome, Fetching):
@@ -170,10 +154,6 @@ def _submit(request: Request, account, target: str | None, comment: str | None) 
         if jobs is not None:
             jobs.nudge()
     return outcome
-
-
-def submissions_of(request: Request) -> Submissions:
-    return request.app.state.submissions
 
 
 class SubmitIn(BaseModel):
@@ -204,9 +184,21 @@ def _fetch_json(status: FetchStatus) -> dict[str, Any]:
     "202 while a paper we do not hold yet is fetched from arXiv (poll `statusUrl`).",
     status_code=201,
     response_class=JSONResponse,
+    response_model=shapes.DailyItem,
+    responses={
+        202: {
+            "model": shapes.SubmissionJob,
+            "description": "Fetching the paper from arXiv: poll `statusUrl` (also in `Location`).",
+            "headers": {"Location": {"description": "The job's `statusUrl`.", "schema": {"type": "string"}}},
+        },
+        **errors(400, 401, 403, 404, 409, 422, 429),
+    },
+    openapi_extra=WRITE,
 )
-def api_submit(body: SubmitIn, request: Request, account: RequiredAccount, _csrf: Csrf):
-    outcome = _submit(request, account, body.arxivId or body.url or body.id, body.comment)
+def api_submit(
+    body: SubmitIn, request: Request, account: RequiredAccount, _csrf: Csrf, submissions: SubmissionsDep
+):
+    outcome = _submit(request, submissions, account, body.arxivId or body.url or body.id, body.comment)
     if isinstance(outcome, Fetching):
         status = FetchStatus(outcome.job_id, outcome.arxiv_id, "queued", None, None)
         headers = {"Location": f"/api/papers/submit/jobs/{outcome.job_id}"}
@@ -214,8 +206,8 @@ def api_submit(body: SubmitIn, request: Request, account: RequiredAccount, _csrf
     return JSONResponse(hf_shapes.daily_item(outcome.paper, upvoted=False), status_code=201)
 
 
-def _fetch_status(request: Request, account, job_id: int) -> FetchStatus:
-    status = submissions_of(request).fetch_status(job_id, account.id) if 0 < job_id < 2**31 else None
+def _fetch_status(submissions, account, job_id: int) -> FetchStatus:
+    status = submissions.fetch_status(job_id, account.id) if params.in_range(job_id) else None
     if status is None:
         raise HTTPException(404, "No such submission of yours")
     return status
@@ -227,9 +219,12 @@ def _fetch_status(request: Request, account, job_id: int) -> FetchStatus:
     summary="Where the fetch of a submitted paper stands: queued, running, done (with the daily item) or "
     "failed (with the reason).",
     response_class=JSONResponse,
+    response_model=shapes.SubmissionJob,
+    responses=errors(400, 401, 403, 404),
+    openapi_extra=needs(BEARER, SESSION),
 )
-def api_submission_status(job_id: int, request: Request, account: RequiredAccount):
-    return JSONResponse(_fetch_json(_fetch_status(request, account, job_id)))
+def api_submission_status(job_id: int, account: RequiredAccount, submissions: SubmissionsDep):
+    return JSONResponse(_fetch_json(_fetch_status(submissions, account, job_id)))
 
 
 @pages_router.get("/papers/submit")
@@ -247,11 +242,12 @@ def _submit_page(request: Request, context: dict, status: int = 200):
 def submit_post(
     request: Request,
     account: RequiredAccount,
+    submissions: SubmissionsDep,
     arxiv: Annotated[str, Form(max_length=300)] = "",
     comment: Annotated[str, Form(max_length=MAX_SUBMISSION_COMMENT_CHARS)] = "",
 ):
     try:
-        outcome = _submit(request, account, arxiv, comment)
+        outcome = _submit(request, submissions, account, arxiv, comment)
     except HTTPException as exc:
         if exc.status_code == 429 and exc.headers:
             raise
@@ -262,14 +258,27 @@ def submit_post(
     return RedirectResponse(f"/papers/{outcome.paper.arxiv_id}?submitted=1", status_code=303)
 
 
+@twins_router.get(
+    "/papers/submit/jobs/{job_id}.json",
+    operation_id="submission_status_page_json",
+    summary="The twin of the page that watches a submission: `GET /api/papers/submit/jobs/{id}` for a "
+    "session.",
+    response_class=JSONResponse,
+    response_model=shapes.SubmissionJob,
+    responses=errors(400, 401, 403, 404),
+    openapi_extra=needs(SESSION),
+)
+def submission_status_json(job_id: int, account: RequiredAccount, submissions: SubmissionsDep):
+    return JSONResponse(_fetch_json(_fetch_status(submissions, account, job_id)))
+
+
 @pages_router.get("/papers/submit/jobs/{job_id}")
-@pages_router.get("/papers/submit/jobs/{job_id}.json")
-def submission_status_page(job_id: int, request: Request, account: RequiredAccount):
+def submission_status_page(
+    job_id: int, request: Request, account: RequiredAccount, submissions: SubmissionsDep
+):
     """While arXiv is asked: a page that looks again every two seconds (no JavaScript needed); then the
     paper, or the form with the reason it failed."""
-    status = _fetch_status(request, account, job_id)
-    if request.url.path.endswith(".json"):
-        return JSONResponse(_fetch_json(status))
+    status = _fetch_status(submissions, account, job_id)
     if status.status == "done":
         return RedirectResponse(f"/papers/{status.arxiv_id}?submitted=1", status_code=303)
     if status.status == "failed":
@@ -283,9 +292,8 @@ def submission_status_page(job_id: int, request: Request, account: RequiredAccou
 # -- upvotes ----------------------------------------------------------------------------------------
 
 
-def _set_upvote(request: Request, account, value: str, on: bool) -> dict:
-    community: CommunityStore = request.app.state.community
-    arxiv_id = _arxiv_id(value)
+def _set_upvote(request: Request, community: CommunityStore, account, value: str, on: bool) -> dict:
+    arxiv_id = params.arxiv_id_or_404(value)
     who = actor(account)
     try:
         state = community.set_upvote(
@@ -296,15 +304,23 @@ def _set_upvote(request: Request, account, value: str, on: bool) -> dict:
     return {"id": arxiv_id, "upvotes": state.upvotes, "upvoted": state.upvoted}
 
 
+UPVOTE_DOCS = {
+    "response_class": JSONResponse,
+    "response_model": shapes.UpvoteState,
+    "responses": errors(401, 403, 404, 429),
+    "openapi_extra": WRITE,
+}
+
+
 @router.post(
     "/api/papers/{arxiv_id:path}/upvote",
     operation_id="upvote_paper",
     summary="Upvote a paper (idempotent).",
-    response_class=JSONResponse,
+    **UPVOTE_DOCS,
 )
-async def api_upvote(arxiv_id: str, request: Request):
+async def api_upvote(arxiv_id: str, request: Request, community: CommunityDep):
     return JSONResponse(
-        await _api_write(request, lambda account: _set_upvote(request, account, arxiv_id, True))
+        await _api_write(request, lambda account: _set_upvote(request, community, account, arxiv_id, True))
     )
 
 
@@ -312,11 +328,11 @@ async def api_upvote(arxiv_id: str, request: Request):
     "/api/papers/{arxiv_id:path}/upvote",
     operation_id="remove_upvote",
     summary="Take back an upvote (idempotent).",
-    response_class=JSONResponse,
+    **UPVOTE_DOCS,
 )
-async def api_remove_upvote(arxiv_id: str, request: Request):
+async def api_remove_upvote(arxiv_id: str, request: Request, community: CommunityDep):
     return JSONResponse(
-        await _api_write(request, lambda account: _set_upvote(request, account, arxiv_id, False))
+        await _api_write(request, lambda account: _set_upvote(request, community, account, arxiv_id, False))
     )
 
 
@@ -325,6 +341,7 @@ def upvote_post(
     arxiv_id: str,
     request: Request,
     account: RequiredAccount,
+    community: CommunityDep,
     action: Annotated[str, Form()] = "add",
     next: Annotated[str, Form(max_length=2000)] = "",
 ):
@@ -332,8 +349,8 @@ def upvote_post(
     toggle: a double click, or a page open in two tabs, asks for the same thing twice and gets it once."""
     if action not in ("add", "remove"):
         raise HTTPException(400, "action must be add or remove")
-    result = _set_upvote(request, account, arxiv_id, action == "add")
-    if _wants_json(request):
+    result = _set_upvote(request, community, account, arxiv_id, action == "add")
+    if params.wants_json(request):
         return JSONResponse(result)
     back = safe_next(next) if next else f"/papers/{result['id']}"
     return RedirectResponse(back, status_code=303)
@@ -380,40 +397,51 @@ def _viewer(account) -> Actor | None:
     operation_id="list_comments",
     summary="A paper's discussion: top-level comments oldest first, each with its replies, paginated.",
     response_class=JSONResponse,
+    response_model=shapes.CommentsPage,
+    responses=errors(400, 404),
+    openapi_extra=reads(BEARER, SESSION),
 )
 async def api_comments(
     arxiv_id: str,
     request: Request,
-    p: Annotated[int, Query(ge=0, le=MAX_COMMENT_PAGE, description="Page, from 0.")] = 0,
-    limit: Annotated[int, Query(ge=1, le=100, description="Threads per page (1 to 100).")] = 50,
+    community: CommunityDep,
+    page: Annotated[int, params.page_query(MAX_COMMENT_PAGE)],
+    limit: Annotated[int, params.limit_query(100, COMMENTS_PAGE_SIZE, "Threads")],
 ):
-    def read() -> bytes:
+    def read() -> JSONResponse:
         account = current_account(request) if _has_credentials(request) else None
-        paper_id, _ = _paper_id(request, arxiv_id)
-        page = request.app.state.community.comments_page(
-            paper_id, offset=p * limit, limit=limit, viewer=_viewer(account)
-        )
-        return JSONResponse(comments_page_json(page, p))
+        paper_id = _paper_id(community, arxiv_id)
+        found = community.comments_page(paper_id, offset=page * limit, limit=limit, viewer=_viewer(account))
+        return JSONResponse(comments_page_json(found, page))
 
     return await run_in_threadpool(read)
 
 
 class CommentIn(BaseModel):
+    """A comment: Markdown in `comment` (or `body`); `parentId` to reply to a top-level comment."""
+
     model_config = ConfigDict(extra="ignore")
     comment: str | None = Field(None, max_length=20_000)
     body: str | None = Field(None, max_length=20_000)
-    parentId: int | None = Field(None, ge=1, le=2**62)  # noqa: N815
+    parentId: int | None = Field(None, description="The comment replied to.")  # noqa: N815
 
 
-def _add_comment(request: Request, account, arxiv_id: str, body: str | None, parent_id: int | None):
-    arxiv_id = _arxiv_id(arxiv_id)
+def _add_comment(
+    request: Request,
+    community: CommunityStore,
+    account,
+    arxiv_id: str,
+    body: str | None,
+    parent_id: int | None,
+):
+    arxiv_id = params.arxiv_id_or_404(arxiv_id)
+    if parent_id is not None:
+        params.id_or_404(parent_id, PARENT_NOT_FOUND)
     who = actor(account)
     first = setting_in(request, "comment", str(account.id), "comment")
     try:
         # By arXiv id: the store finds the paper as it locks it, one statement instead of two.
-        return request.app.state.community.add_comment(
-            who, arxiv_id, body or "", parent_id=parent_id, first=first
-        )
+        return community.add_comment(who, arxiv_id, body or "", parent_id=parent_id, first=first)
     except (NotFound, Forbidden, Conflict) as exc:
         raise _http(exc) from None
 
@@ -424,32 +452,41 @@ def _add_comment(request: Request, account, arxiv_id: str, body: str | None, par
     summary="Comment on a paper, or reply to a comment (`parentId`). Markdown.",
     status_code=201,
     response_class=JSONResponse,
+    response_model=shapes.Comment,
+    responses=errors(400, 401, 403, 404, 409, 429),
+    openapi_extra=WRITE,
 )
-async def api_add_comment(arxiv_id: str, body: CommentIn, request: Request):
+async def api_add_comment(arxiv_id: str, body: CommentIn, request: Request, community: CommunityDep):
     def write(account) -> JSONResponse:
-        view = _add_comment(request, account, arxiv_id, body.comment or body.body, body.parentId)
+        view = _add_comment(request, community, account, arxiv_id, body.comment or body.body, body.parentId)
         return JSONResponse(comment_json(view), status_code=201)
 
     return await _api_write(request, write)
 
 
 class CommentEditIn(BaseModel):
+    """The comment's new Markdown, in `comment` (or `body`)."""
+
     model_config = ConfigDict(extra="ignore")
     comment: str | None = Field(None, max_length=20_000)
     body: str | None = Field(None, max_length=20_000)
 
 
-def _edit(request: Request, account, comment_id: int, body: str | None) -> CommentView:
+def _edit(
+    request: Request, community: CommunityStore, account, comment_id: int, body: str | None
+) -> CommentView:
+    params.id_or_404(comment_id, COMMENT_NOT_FOUND)
     check_setting(request, "comment", str(account.id), "comment")
     try:
-        return request.app.state.community.edit_comment(actor(account), comment_id, body or "")
+        return community.edit_comment(actor(account), comment_id, body or "")
     except (NotFound, Forbidden, Conflict) as exc:
         raise _http(exc) from None
 
 
-def _delete(request: Request, account, comment_id: int) -> None:
+def _delete(community: CommunityStore, account, comment_id: int) -> None:
+    params.id_or_404(comment_id, COMMENT_NOT_FOUND)
     try:
-        request.app.state.community.delete_comment(actor(account), comment_id)
+        community.delete_comment(actor(account), comment_id)
     except (NotFound, Forbidden, Conflict) as exc:
         raise _http(exc) from None
 
@@ -459,12 +496,20 @@ def _delete(request: Request, account, comment_id: int) -> None:
     operation_id="edit_comment",
     summary="Edit your own comment.",
     response_class=JSONResponse,
+    response_model=shapes.Comment,
+    responses=errors(400, 401, 403, 404, 409, 429),
+    openapi_extra=WRITE,
 )
 def api_edit_comment(
-    comment_id: int, body: CommentEditIn, request: Request, account: RequiredAccount, _csrf: Csrf
+    comment_id: int,
+    body: CommentEditIn,
+    request: Request,
+    account: RequiredAccount,
+    _csrf: Csrf,
+    community: CommunityDep,
 ):
     return JSONResponse(
-        comment_json(_edit(request, account, _comment_id(comment_id), body.comment or body.body))
+        comment_json(_edit(request, community, account, comment_id, body.comment or body.body))
     )
 
 
@@ -473,16 +518,12 @@ def api_edit_comment(
     operation_id="delete_comment",
     summary="Delete your own comment.",
     status_code=204,
+    responses={204: {"description": "Deleted."}, **errors(400, 401, 403, 404, 409)},
+    openapi_extra=WRITE,
 )
-def api_delete_comment(comment_id: int, request: Request, account: RequiredAccount, _csrf: Csrf):
-    _delete(request, account, _comment_id(comment_id))
+def api_delete_comment(comment_id: int, account: RequiredAccount, _csrf: Csrf, community: CommunityDep):
+    _delete(community, account, comment_id)
     return Response(status_code=204)
-
-
-def _comment_id(value: int) -> int:
-    if not 1 <= value <= 2**62:
-        raise HTTPException(404, "Comment not found")
-    return value
 
 
 @pages_router.post("/papers/{arxiv_id:path}/comments", dependencies=[CsrfProtected])
@@ -490,11 +531,12 @@ def comment_post(
     arxiv_id: str,
     request: Request,
     account: RequiredAccount,
+    community: CommunityDep,
     body: Annotated[str, Form(max_length=20_000)] = "",
-    parent_id: Annotated[int | None, Form(ge=1, le=2**62)] = None,
+    parent_id: Annotated[int | None, Form()] = None,
 ):
-    view = _add_comment(request, account, arxiv_id, body, parent_id)
-    return RedirectResponse(f"/papers/{arxiv_ids.normalize(arxiv_id)}#comment-{view.id}", status_code=303)
+    view = _add_comment(request, community, account, arxiv_id, body, parent_id)
+    return RedirectResponse(f"/papers/{params.arxiv_id_or_404(arxiv_id)}#comment-{view.id}", status_code=303)
 
 
 @pages_router.post("/comments/{comment_id}/edit", dependencies=[CsrfProtected])
@@ -502,27 +544,29 @@ def comment_edit_post(
     comment_id: int,
     request: Request,
     account: RequiredAccount,
+    community: CommunityDep,
+    store: StoreDep,
     body: Annotated[str, Form(max_length=20_000)] = "",
 ):
-    view = _edit(request, account, _comment_id(comment_id), body)
-    return RedirectResponse(f"/papers/{_arxiv_of(request, view.paper_id)}#comment-{view.id}", status_code=303)
+    view = _edit(request, community, account, comment_id, body)
+    return RedirectResponse(f"/papers/{_arxiv_of(store, view.paper_id)}#comment-{view.id}", status_code=303)
 
 
 @pages_router.post("/comments/{comment_id}/delete", dependencies=[CsrfProtected])
-def comment_delete_post(comment_id: int, request: Request, account: RequiredAccount):
-    community: CommunityStore = request.app.state.community
+def comment_delete_post(comment_id: int, account: RequiredAccount, community: CommunityDep, store: StoreDep):
+    params.id_or_404(comment_id, COMMENT_NOT_FOUND)
     try:
-        paper_id = community.comment(_comment_id(comment_id), viewer=actor(account)).paper_id
+        paper_id = community.comment(comment_id, viewer=actor(account)).paper_id
     except NotFound as exc:
         raise _http(exc) from None
-    _delete(request, account, comment_id)
-    return RedirectResponse(f"/papers/{_arxiv_of(request, paper_id)}#comments", status_code=303)
+    _delete(community, account, comment_id)
+    return RedirectResponse(f"/papers/{_arxiv_of(store, paper_id)}#comments", status_code=303)
 
 
-def _arxiv_of(request: Request, paper_id: int) -> str:
-    views = request.app.state.store.get_many([paper_id])
+def _arxiv_of(store, paper_id: int) -> str:
+    views = store.get_many([paper_id])
     if not views:
-        raise HTTPException(404, "Paper not found")
+        raise HTTPException(404, params.PAPER_NOT_FOUND)
     return views[0].arxiv_id
 
 
@@ -530,7 +574,7 @@ def paper_extras(request: Request, view: PaperView) -> dict[str, Any]:
     """What the paper page shows of the community: upvoters, the discussion, the submitter's note."""
     community: CommunityStore = request.app.state.community
     account = account_of(request)
-    page_number = _comment_page_number(request)
+    page_number = params.query_integer(request, "cp", 0, MAX_COMMENT_PAGE, 0)
     upvoters, total = community.upvoters(view.id, limit=60)
     comments = community.comments_page(
         view.id, offset=page_number * COMMENTS_PAGE_SIZE, limit=COMMENTS_PAGE_SIZE, viewer=_viewer(account)
@@ -542,17 +586,6 @@ def paper_extras(request: Request, view: PaperView) -> dict[str, Any]:
         "comments_page": page_number,
         "submission_note": community.submission_note(view.id),
     }
-
-
-def _comment_page_number(request: Request) -> int:
-    raw = request.query_params.get("cp", "0")
-    try:
-        number = int(raw)
-    except ValueError:
-        raise HTTPException(400, "cp must be an integer") from None
-    if not 0 <= number <= MAX_COMMENT_PAGE:
-        raise HTTPException(400, f"cp must be between 0 and {MAX_COMMENT_PAGE}")
-    return number
 
 
 # -- moderation -------------------------------------------------------------------------------------
@@ -568,19 +601,18 @@ def _moderate(call, *args, **kwargs):
 @pages_router.post("/moderation/comments/{comment_id}", dependencies=[CsrfProtected])
 def moderate_comment(
     comment_id: int,
-    request: Request,
     account: ModeratorAccount,
+    community: CommunityDep,
     action: Annotated[str, Form()] = "hide",
     reason: Annotated[str, Form(max_length=500)] = "",
     next: Annotated[str, Form(max_length=2000)] = "",
 ):
     if action not in ("hide", "unhide"):
         raise HTTPException(400, "action must be hide or unhide")
-    community: CommunityStore = request.app.state.community
     _moderate(
         community.hide_comment,
         actor(account),
-        _comment_id(comment_id),
+        params.id_or_404(comment_id, COMMENT_NOT_FOUND),
         hidden=action == "hide",
         reason=reason,
     )
@@ -590,8 +622,9 @@ def moderate_comment(
 @pages_router.post("/moderation/papers/{arxiv_id:path}", dependencies=[CsrfProtected])
 def moderate_entry(
     arxiv_id: str,
-    request: Request,
     account: ModeratorAccount,
+    store: StoreDep,
+    community: CommunityDep,
     action: Annotated[str, Form()] = "remove",
     day: Annotated[str, Form(max_length=10)] = "",
     reason: Annotated[str, Form(max_length=500)] = "",
@@ -599,14 +632,8 @@ def moderate_entry(
 ):
     if action not in ("remove", "restore"):
         raise HTTPException(400, "action must be remove or restore")
-    on_day = None
-    if day:
-        try:
-            on_day = periods.parse_date(day)
-        except periods.InvalidPeriod as exc:
-            raise HTTPException(400, str(exc)) from None
-    view = _paper(request.app.state.store, arxiv_id)
-    community: CommunityStore = request.app.state.community
+    on_day = params.date(day, "day")
+    view = params.paper_or_404(store, arxiv_id)
     _moderate(
         community.remove_entry, actor(account), view.id, on_day, reason=reason, restore=action == "restore"
     )
@@ -615,8 +642,8 @@ def moderate_entry(
 
 @pages_router.post("/moderation/users", dependencies=[CsrfProtected])
 def moderate_user(
-    request: Request,
     account: ModeratorAccount,
+    community: CommunityDep,
     username: Annotated[str, Form(max_length=64)] = "",
     action: Annotated[str, Form()] = "suspend",
     reason: Annotated[str, Form(max_length=500)] = "",
@@ -624,7 +651,6 @@ def moderate_user(
 ):
     if action not in ("suspend", "unsuspend"):
         raise HTTPException(400, "action must be suspend or unsuspend")
-    community: CommunityStore = request.app.state.community
     user_id = community.user_id(username[:64])
     if user_id is None:
         raise HTTPException(404, "No such user")
@@ -632,27 +658,44 @@ def moderate_user(
     return RedirectResponse(safe_next(next) if next else "/moderation", status_code=303)
 
 
+def _moderation_entries(community: CommunityStore, page: int) -> tuple[list[dict[str, Any]], bool]:
+    entries = community.moderation_entries(offset=page * MODERATION_PAGE_SIZE, limit=MODERATION_PAGE_SIZE + 1)
+    return entries[:MODERATION_PAGE_SIZE], len(entries) > MODERATION_PAGE_SIZE
+
+
+def moderation_entry_json(entry: dict[str, Any]) -> dict[str, Any]:
+    """A log entry for the twin: the paper named once (as `paper`), the time as Hugging Face writes it; the
+    store's row is left as it was."""
+    body = {key: value for key, value in entry.items() if key != "arxiv_id"}
+    body["at"] = hf_shapes.timestamp(entry["at"])
+    body["paper"] = entry.get("arxiv_id")
+    return body
+
+
+ModerationPage = Annotated[int, params.page_query(MAX_COMMENT_PAGE)]
+
+
+@twins_router.get(
+    "/moderation.json",
+    operation_id="moderation_log_json",
+    summary="The moderation log, newest first (moderators, signed in on the site).",
+    response_class=JSONResponse,
+    response_model=shapes.ModerationPage,
+    responses=errors(400, 401, 403),
+    openapi_extra=needs(SESSION),
+)
+def moderation_json(account: ModeratorAccount, community: CommunityDep, page: ModerationPage):
+    entries, has_more = _moderation_entries(community, page)
+    return JSONResponse(
+        {"page": page, "hasMore": has_more, "entries": [moderation_entry_json(e) for e in entries]}
+    )
+
+
 @pages_router.get("/moderation")
-@pages_router.get("/moderation.json")
-def moderation_page(request: Request, account: ModeratorAccount, community: CommunityDep):
-    raw = request.query_params.get("p", "0")
-    if not raw.isdigit() or int(raw) > MAX_COMMENT_PAGE:
-        raise HTTPException(400, "p must be a page number")
-    page = int(raw)
-    entries = community.moderation_entries(offset=page * 50, limit=51)
-    has_more = len(entries) > 50
-    entries = entries[:50]
-    if request.url.path.endswith(".json"):
-        return JSONResponse(
-            {
-                "page": page,
-                "hasMore": has_more,
-                "entries": [
-                    {**e, "at": hf_shapes.timestamp(e["at"]), "paper": e.pop("arxiv_id", None)}
-                    for e in entries
-                ],
-            }
-        )
+def moderation_page(
+    request: Request, account: ModeratorAccount, community: CommunityDep, page: ModerationPage
+):
+    entries, has_more = _moderation_entries(community, page)
     context = {"entries": entries, "page": page, "has_more": has_more, "now": datetime.now(UTC)}
     return request.app.state.templates.TemplateResponse(request, "moderation.html", context)
 
@@ -663,4 +706,5 @@ def install(app) -> None:
     env = app.state.templates.env
     env.globals["has_upvoted"] = has_upvoted
     app.include_router(router)
+    app.include_router(twins_router)
     app.include_router(pages_router)

@@ -7,7 +7,9 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
+from dailypapers.web.params import wants_json
 from dailypapers.web.responses import JSONResponse
 
 log = logging.getLogger(__name__)
@@ -20,19 +22,21 @@ MESSAGES = {
     405: "Method not allowed",
     413: "Too large",
     414: "URI too long",
+    415: "Unsupported media type",
     429: "Too many requests",
     500: "Server error",
 }
 
 
-def wants_json(request: Request) -> bool:
-    path = request.url.path
-    return (
-        path.startswith("/api/")
-        or path.endswith(".json")
-        or path == "/openapi.json"
-        or "application/json" in request.headers.get("accept", "").split(",")[0]
-    )
+def allowed_methods(request: Request) -> set[str]:
+    """Every method some route takes at this path. (Starlette's 405 names only the first route that matched
+    the path, and `GET` and `POST` of one path are often two routes.)"""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        route_methods = getattr(route, "methods", None)
+        if route_methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route_methods
+    return methods
 
 
 def error_response(request: Request, status: int, message: str):
@@ -54,6 +58,8 @@ def install(app: FastAPI) -> None:
         response = error_response(request, exc.status_code, message)
         if exc.headers:  # Retry-After on a 429, WWW-Authenticate on a 401
             response.headers.update(exc.headers)
+        if exc.status_code == 405:
+            response.headers["Allow"] = ", ".join(sorted(allowed_methods(request)))
         return response
 
     @app.exception_handler(RequestValidationError)

@@ -6,11 +6,12 @@ import html
 import re
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Response
 from feedgen.feed import FeedGenerator
 
 from dailypapers.papers import PaperView
-from dailypapers.web.deps import StoreDep
+from dailypapers.settings import Settings
+from dailypapers.web.deps import SettingsDep, StoreDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -21,15 +22,15 @@ MEDIA_TYPES = {"rss": "application/rss+xml; charset=utf-8", "atom": "application
 
 
 def _generator(
-    request: Request, fmt: str, name: str, title: str, description: str, page: str
+    settings: Settings, fmt: str, name: str, title: str, description: str, page: str
 ) -> FeedGenerator:
-    base = request.app.state.settings.base_url
+    base = settings.base_url
     feed = FeedGenerator()
     if fmt == "rss":
         # RSS <author> must be an e-mail address: authors go in <dc:creator> instead.
         feed.load_extension("dc", atom=False, rss=True)
     feed.id(f"{base}/feeds/{name}")
-    feed.title(f"{request.app.state.settings.site_name}: {title}")
+    feed.title(f"{settings.site_name}: {title}")
     feed.subtitle(description)
     # The self link first: feedgen makes the last link the RSS <link>, which must be the page.
     feed.link(href=f"{base}/feeds/{name}.{fmt}", rel="self")
@@ -81,30 +82,28 @@ def _respond(feed: FeedGenerator, fmt: str) -> Response:
 
 
 @router.get("/feeds/daily.{fmt}")
-def daily_feed(fmt: str, request: Request, store: StoreDep) -> Response:
+def daily_feed(fmt: str, store: StoreDep, settings: SettingsDep) -> Response:
     """The papers of the latest days on the feed, newest day first, best first within a day."""
     _check_format(fmt)
     feed = _generator(
-        request, fmt, "daily", "Daily Papers", "Papers put on the daily feed, newest first.", "/"
+        settings, fmt, "daily", "Daily Papers", "Papers put on the daily feed, newest first.", "/"
     )
-    base = request.app.state.settings.base_url
     for view in store.feed(None, offset=0, limit=FEED_ITEMS):
-        _add(feed, base, view, fmt)
+        _add(feed, settings.base_url, view, fmt)
     return _respond(feed, fmt)
 
 
 @router.get("/feeds/trending.{fmt}")
-def trending_feed(fmt: str, request: Request, store: StoreDep) -> Response:
+def trending_feed(fmt: str, store: StoreDep, settings: SettingsDep) -> Response:
     _check_format(fmt)
     feed = _generator(
-        request,
+        settings,
         fmt,
         "trending",
         "Trending papers",
         "Papers gaining upvotes now (time-decayed).",
         "/papers/trending",
     )
-    base = request.app.state.settings.base_url
-    for view in store.trending(offset=0, limit=request.app.state.settings.trending_limit):
-        _add(feed, base, view, fmt)
+    for view in store.trending(offset=0, limit=settings.trending_limit):
+        _add(feed, settings.base_url, view, fmt)
     return _respond(feed, fmt)

@@ -1,4 +1,8 @@
-"""HTML pages, each with a JSON twin at the same path plus `.json`."""
+"""HTML pages, each with a JSON twin at the same path plus `.json`.
+
+A twin is a route of its own, registered before its page (whose path would match it too), so that it is in
+`/openapi.json` with its shape; both call the same view function.
+"""
 
 from __future__ import annotations
 
@@ -11,30 +15,15 @@ from fastapi.responses import RedirectResponse
 from dailypapers import arxiv_ids, hf_shapes, periods
 from dailypapers import trending as trend
 from dailypapers.papers import PaperView
-from dailypapers.web import api, community, search
-from dailypapers.web.deps import StoreDep
-from dailypapers.web.responses import JSONResponse
+from dailypapers.web import api, community, search, shapes
+from dailypapers.web.deps import SettingsDep, StoreDep
+from dailypapers.web.openapi import errors
+from dailypapers.web.params import Page
+from dailypapers.web.responses import JSONResponse, MarkdownResponse
 
-router = APIRouter(include_in_schema=False)
-
-
-def _split(value: str) -> tuple[str, str]:
-    """`2026-08-21.json` -> (`2026-08-21`, `json`); no suffix -> `html`."""
-    for suffix in ("json", "md"):
-        if value.endswith("." + suffix):
-            return value[: -len(suffix) - 1], suffix
-    return value, "html"
-
-
-def _page_number(request: Request) -> int:
-    raw = request.query_params.get("p", "0")
-    try:
-        number = int(raw)
-    except ValueError:
-        raise HTTPException(400, "p must be an integer") from None
-    if not 0 <= number <= api.MAX_PAGE:
-        raise HTTPException(400, f"p must be between 0 and {api.MAX_PAGE}")
-    return number
+router = APIRouter()
+HTML = {"include_in_schema": False}
+TWIN = {"response_class": JSONResponse, "tags": ["pages"]}
 
 
 def _render(request: Request, fmt: str, template: str, context: dict, json_body: dict | Callable[[], dict]):
@@ -50,9 +39,9 @@ def _period_url(period: periods.Period) -> str:
     return f"/papers/{period.kind}/{period.key}"
 
 
-def _feed_page(request: Request, store, period: periods.Period, fmt: str, *, home: bool = False):
-    size = request.app.state.settings.page_size
-    page = _page_number(request)
+def _feed_page(
+    request: Request, store, size: int, page: int, period: periods.Period, fmt: str, *, home: bool = False
+):
     views = store.feed(period, offset=page * size, limit=size + 1)
     has_more = len(views) > size
     views = views[:size]
@@ -109,38 +98,44 @@ def _card_json(view: PaperView) -> dict:
     return item
 
 
-@router.get("/")
-@router.get("/index.json")
-def home(request: Request, store: StoreDep):
-    fmt = "json" if request.url.path.endswith(".json") else "html"
+# -- the home page: the latest day ------------------------------------------------------------------
+
+
+def _home(request: Request, store, settings, page: int, fmt: str):
     latest = store.latest_day()
     if latest is None:
-        body = {"period": None, "papers": [], "previous": None, "next": None}
+        body = {"period": None, "previous": None, "next": None, "page": page, "hasMore": False, "papers": []}
         return _render(request, fmt, "empty.html", {}, body)
-    return _feed_page(request, store, periods.day(latest), fmt, home=True)
+    return _feed_page(request, store, settings.page_size, page, periods.day(latest), fmt, home=True)
 
 
-@router.get("/papers")
+@router.get(
+    "/index.json",
+    operation_id="home_json",
+    summary="The home page's twin: the latest day with papers (`period` null while the site is empty).",
+    response_model=shapes.FeedPage,
+    responses=errors(400),
+    **TWIN,
+)
+def home_json(request: Request, store: StoreDep, settings: SettingsDep, page: Page):
+    return _home(request, store, settings, page, "json")
+
+
+@router.get("/", **HTML)
+def home(request: Request, store: StoreDep, settings: SettingsDep, page: Page):
+    return _home(request, store, settings, page, "html")
+
+
+@router.get("/papers", **HTML)
 def papers_index() -> RedirectResponse:
     return RedirectResponse("/", status_code=308)
 
 
-@router.get("/papers/date/{value}")
-def by_date(value: str, request: Request, store: StoreDep):
-    key, fmt = _split(value)
-    return _feed_page(request, store, _period_or_404("date", key), fmt)
+# -- days, weeks, months ----------------------------------------------------------------------------
 
 
-@router.get("/papers/week/{value}")
-def by_week(value: str, request: Request, store: StoreDep):
-    key, fmt = _split(value)
-    return _feed_page(request, store, _period_or_404("week", key), fmt)
-
-
-@router.get("/papers/month/{value}")
-def by_month(value: str, request: Request, store: StoreDep):
-    key, fmt = _split(value)
-    return _feed_page(request, store, _period_or_404("month", key), fmt)
+def _period_page(request: Request, store, settings, page: int, kind: periods.Kind, value: str, fmt: str):
+    return _feed_page(request, store, settings.page_size, page, _period_or_404(kind, value), fmt)
 
 
 def _period_or_404(kind: periods.Kind, key: str) -> periods.Period:
@@ -150,13 +145,62 @@ def _period_or_404(kind: periods.Kind, key: str) -> periods.Period:
         raise HTTPException(404, str(exc)) from None
 
 
-@router.get("/papers/trending")
-@router.get("/papers/trending.json")
-def trending(request: Request, store: StoreDep):
-    fmt = "json" if request.url.path.endswith(".json") else "html"
-    settings = request.app.state.settings
+@router.get(
+    "/papers/date/{day}.json",
+    operation_id="day_json",
+    summary="One day of the feed (`YYYY-MM-DD`), ranked by upvotes; previous/next skip empty days.",
+    response_model=shapes.FeedPage,
+    responses=errors(400, 404),
+    **TWIN,
+)
+def by_date_json(day: str, request: Request, store: StoreDep, settings: SettingsDep, page: Page):
+    return _period_page(request, store, settings, page, "date", day, "json")
+
+
+@router.get(
+    "/papers/week/{week}.json",
+    operation_id="week_json",
+    summary="An ISO week of the feed (`YYYY-Www`), ranked by upvotes.",
+    response_model=shapes.FeedPage,
+    responses=errors(400, 404),
+    **TWIN,
+)
+def by_week_json(week: str, request: Request, store: StoreDep, settings: SettingsDep, page: Page):
+    return _period_page(request, store, settings, page, "week", week, "json")
+
+
+@router.get(
+    "/papers/month/{month}.json",
+    operation_id="month_json",
+    summary="A month of the feed (`YYYY-MM`), ranked by upvotes.",
+    response_model=shapes.FeedPage,
+    responses=errors(400, 404),
+    **TWIN,
+)
+def by_month_json(month: str, request: Request, store: StoreDep, settings: SettingsDep, page: Page):
+    return _period_page(request, store, settings, page, "month", month, "json")
+
+
+@router.get("/papers/date/{value}", **HTML)
+def by_date(value: str, request: Request, store: StoreDep, settings: SettingsDep, page: Page):
+    return _period_page(request, store, settings, page, "date", value, "html")
+
+
+@router.get("/papers/week/{value}", **HTML)
+def by_week(value: str, request: Request, store: StoreDep, settings: SettingsDep, page: Page):
+    return _period_page(request, store, settings, page, "week", value, "html")
+
+
+@router.get("/papers/month/{value}", **HTML)
+def by_month(value: str, request: Request, store: StoreDep, settings: SettingsDep, page: Page):
+    return _period_page(request, store, settings, page, "month", value, "html")
+
+
+# -- trending ---------------------------------------------------------------------------------------
+
+
+def _trending(request: Request, store, settings, page: int, fmt: str):
     size = settings.trending_limit
-    page = _page_number(request)
     views = store.trending(offset=page * size, limit=size)
     now = datetime.now(UTC)
     scores = {v.id: trend.score_at(v.trend_key, now, settings.trending_half_life_hours) for v in views}
@@ -178,13 +222,29 @@ def trending(request: Request, store: StoreDep):
     return _render(request, fmt, "trending.html", context, body)
 
 
-@router.get("/papers/{value:path}")
-def paper_page(value: str, request: Request, store: StoreDep):
-    key, fmt = _split(value)
-    if fmt == "md":
-        return api.paper_markdown(request, key, store)
+@router.get(
+    "/papers/trending.json",
+    operation_id="trending_json",
+    summary="Papers gaining upvotes now, with their time-decayed scores.",
+    response_model=shapes.TrendingPage,
+    responses=errors(400),
+    **TWIN,
+)
+def trending_json(request: Request, store: StoreDep, settings: SettingsDep, page: Page):
+    return _trending(request, store, settings, page, "json")
+
+
+@router.get("/papers/trending", **HTML)
+def trending(request: Request, store: StoreDep, settings: SettingsDep, page: Page):
+    return _trending(request, store, settings, page, "html")
+
+
+# -- a paper ----------------------------------------------------------------------------------------
+
+
+def _paper(request: Request, store, value: str, fmt: str):
     try:
-        arxiv_id, _version = arxiv_ids.parse(key)
+        arxiv_id, _version = arxiv_ids.parse(value)
     except arxiv_ids.InvalidArxivId:
         raise HTTPException(404, "No such paper: that is not an arXiv id") from None
     view = store.get(arxiv_id)
@@ -200,3 +260,32 @@ def paper_page(value: str, request: Request, store: StoreDep):
     if similar:  # only when search is up: the twin is otherwise exactly `GET /api/papers/{id}`
         body["similarPapers"] = [_card_json(v) for v in similar]
     return _render(request, fmt, "paper.html", context, body)
+
+
+@router.get(
+    "/papers/{arxiv_id:path}.json",
+    operation_id="paper_json",
+    summary="A paper page's twin: `GET /api/papers/{id}`, plus its similar papers once search is up.",
+    response_model=shapes.PaperPage,
+    responses=errors(404),
+    **TWIN,
+)
+def paper_json(arxiv_id: str, request: Request, store: StoreDep):
+    return _paper(request, store, arxiv_id, "json")
+
+
+@router.get(
+    "/papers/{arxiv_id:path}.md",
+    operation_id="paper_markdown",
+    summary="A paper as Markdown.",
+    response_class=MarkdownResponse,
+    responses=errors(404),
+    tags=["pages"],
+)
+def paper_md(arxiv_id: str, store: StoreDep, settings: SettingsDep):
+    return api.paper_markdown(arxiv_id, store, settings.base_url)
+
+
+@router.get("/papers/{value:path}", **HTML)
+def paper_page(value: str, request: Request, store: StoreDep):
+    return _paper(request, store, value, "html")

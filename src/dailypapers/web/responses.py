@@ -1,15 +1,22 @@
-"""A JSON response serialized by orjson: about 3x faster than the default encoder on list endpoints."""
+"""Response classes: JSON serialized by orjson (about 3x faster than the default encoder on list endpoints),
+and Markdown."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import JSONResponse as StarletteJSONResponse
+from starlette.responses import PlainTextResponse
 
 
-class JSONResponse(Response):
-    media_type = "application/json"
+class JSONResponse(StarletteJSONResponse):
+    """A JSON response (a subclass of Starlette's, so that FastAPI documents a route's `response_model` with
+    it), rendered by orjson."""
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
+
+
+class MarkdownResponse(PlainTextResponse):
+    media_type = "text/markdown"

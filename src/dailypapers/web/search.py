@@ -15,23 +15,26 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import WithJsonSchema
 
-from dailypapers import arxiv_ids, hf_shapes, highlight
+from dailypapers import hf_shapes, highlight
 from dailypapers.papers import PaperView
 from dailypapers.search.types import MAX_QUERY_CHARS, MODES, Hit, InvalidQuery, SearchFilters, SearchService
 from dailypapers.store.embeddings import SqlEmbeddings
+from dailypapers.web import params, shapes
 from dailypapers.web.community import upvoted_ids
-from dailypapers.web.deps import StoreDep
+from dailypapers.web.deps import SearchDep, StoreDep
+from dailypapers.web.openapi import BEARER, errors, reads
 from dailypapers.web.responses import JSONResponse
 
 log = logging.getLogger(__name__)
 
 router = APIRouter()  # the API routes: registered before `/api/papers/{arxiv_id:path}` catches them
-pages_router = APIRouter(include_in_schema=False)
+pages_router = APIRouter()  # the page and its twin
 
 PAGE_SIZE = 20
 MAX_PAGE = 50  # 1,000 results deep is as far as anyone pages a ranking
@@ -41,6 +44,11 @@ SIMILAR_LIMIT_DEFAULT = 10
 SIMILAR_LIMIT_MAX = 100
 SIMILAR_ON_PAGE = 6
 MAX_CATEGORIES = 10
+API_MAX_PAGE = 10_000
+# The keyword index keeps publication times in nanoseconds since 1970 (64 bits): a filter date outside
+# these years cannot be asked of it. (Papers are from 1991 on.)
+FILTER_DATES = (date(1678, 1, 1), date(2261, 12, 31))
+DAILY_VALUES = ("", "0", "1", "true", "false", "on", "off", "yes", "no")
 _CATEGORY = re.compile(r"^[a-z][a-z-]{0,15}(\.[A-Za-z][A-Za-z-]{0,15})?$")
 RETRY_AFTER_FAILURE_S = 30.0
 
@@ -106,10 +114,6 @@ def default_factory(settings, engine) -> Callable[[], SearchService]:
 # -- reading the request ----------------------------------------------------------------------------------
 
 
-def _bad(message: str) -> HTTPException:
-    return HTTPException(status_code=400, detail=message)
-
-
 def clean_query(raw: str | None) -> str:
     """The query as searched: control characters dropped, whitespace collapsed, at most MAX_QUERY_CHARS."""
     if not raw:
@@ -126,54 +130,37 @@ def parse_mode(raw: str | None) -> str:
     if raw is None or raw == "":
         return "hybrid"
     if raw not in MODES:
-        raise _bad(f"mode must be one of {', '.join(MODES)}")
+        raise params.bad_request(f"mode must be one of {', '.join(MODES)}")
     return raw
 
 
-def parse_int(raw: str | None, name: str, low: int, high: int, default: int) -> int:
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        number = int(raw)
-    except ValueError:
-        raise _bad(f"{name} must be an integer") from None
-    if not low <= number <= high:
-        raise _bad(f"{name} must be between {low} and {high}")
-    return number
-
-
-def _parse_date(raw: str | None, name: str) -> date | None:
-    if raw is None or raw.strip() == "":
-        return None
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip()):
-        raise _bad(f"{name} must be a date, YYYY-MM-DD")
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        raise _bad(f"{name} must be a real date, YYYY-MM-DD") from None
-
-
-def parse_filters(request: Request) -> SearchFilters:
-    params = request.query_params
-    published_from = _parse_date(params.get("from"), "from")
-    published_to = _parse_date(params.get("to"), "to")
+def parse_filters(
+    published_from_raw: str | None, published_to_raw: str | None, category: list[str], daily_raw: str | None
+) -> SearchFilters:
+    """The filters of a search (the `from`, `to`, `category` and `daily` parameters); 400 when one is bad."""
+    published_from = params.date(published_from_raw, "from")
+    published_to = params.date(published_to_raw, "to")
+    for name, value in (("from", published_from), ("to", published_to)):
+        if value is not None and not FILTER_DATES[0] <= value <= FILTER_DATES[1]:
+            first, last = FILTER_DATES
+            raise params.bad_request(f"{name} must be between {first.isoformat()} and {last.isoformat()}")
     if published_from and published_to and published_from > published_to:
-        raise _bad("from must not be after to")
+        raise params.bad_request("from must not be after to")
     categories: list[str] = []
-    for value in params.getlist("category"):
+    for value in category:
         for part in value.split(","):
             part = part.strip()
             if not part:
                 continue
             if not _CATEGORY.match(part):
-                raise _bad("category must be an arXiv category such as cs.CL or hep-th")
+                raise params.bad_request("category must be an arXiv category such as cs.CL or hep-th")
             if part not in categories:
                 categories.append(part)
     if len(categories) > MAX_CATEGORIES:
-        raise _bad(f"at most {MAX_CATEGORIES} categories")
-    daily = (params.get("daily") or "").strip().lower()
-    if daily not in ("", "0", "1", "true", "false", "on", "off", "yes", "no"):
-        raise _bad("daily must be 1 or 0")
+        raise params.bad_request(f"at most {MAX_CATEGORIES} categories")
+    daily = (daily_raw or "").lower()
+    if daily not in DAILY_VALUES:
+        raise params.bad_request("daily must be 1 or 0")
     return SearchFilters(
         published_from=published_from,
         published_to=published_to,
@@ -182,24 +169,71 @@ def parse_filters(request: Request) -> SearchFilters:
     )
 
 
+def _request_filters(request: Request) -> SearchFilters:
+    query = request.query_params
+    return parse_filters(query.get("from"), query.get("to"), query.getlist("category"), query.get("daily"))
+
+
+# A day, or blank for none (the search form sends its empty fields).
+DATE_OR_BLANK = WithJsonSchema({"type": "string", "anyOf": [{"format": "date"}, {"maxLength": 0}]})
+ModeQuery = Annotated[
+    str | None,
+    Query(description="`keyword`, `semantic` or `hybrid` (the default, also when empty)."),
+    WithJsonSchema({"type": "string", "enum": [*MODES, ""], "default": "hybrid"}),
+]
+QueryText = Annotated[
+    str | None,
+    Query(description=f"The query; cut to its first {MAX_QUERY_CHARS:,} characters."),
+]
+
+
+async def filters_query(
+    published_from: Annotated[
+        str | None,
+        Query(alias="from", description="Published on or after this day."),
+        DATE_OR_BLANK,
+    ] = None,
+    published_to: Annotated[
+        str | None,
+        Query(alias="to", description="Published on or before this day."),
+        DATE_OR_BLANK,
+    ] = None,
+    category: Annotated[
+        list[str],
+        Query(
+            description=f"arXiv categories such as cs.CL (repeat, or separate by commas; at most "
+            f"{MAX_CATEGORIES})."
+        ),
+    ] = [],  # noqa: B006 (FastAPI copies a list default)
+    daily: Annotated[
+        str | None,
+        Query(description="`1`: only papers that were on the daily feed."),
+        WithJsonSchema({"type": "string", "enum": list(DAILY_VALUES)}),
+    ] = None,
+) -> SearchFilters:
+    """The filters as query parameters of a route in the schema."""
+    return parse_filters(published_from, published_to, category, daily)
+
+
+FiltersQuery = Annotated[SearchFilters, Depends(filters_query)]
+
+
 # -- running a search -------------------------------------------------------------------------------------
 
 
-def service_of(request: Request) -> SearchService:
+def service_of(search) -> SearchService:
     try:
-        return request.app.state.search.get()
+        return search.get()
     except SearchUnavailable as exc:
         raise HTTPException(503, f"{exc}; an administrator can run `dailypapers index build`") from None
 
 
-def run_search(
-    request: Request, query: str, mode: str, filters: SearchFilters, offset: int, limit: int
-) -> list[Hit]:
-    service = service_of(request)
+def run_search(search, query: str, mode: str, filters: SearchFilters, offset: int, limit: int) -> list[Hit]:
+    service = service_of(search)
     try:
         return service.search(query, mode=mode, filters=filters, offset=offset, limit=limit)
     except InvalidQuery as exc:
-        raise _bad(str(exc) or "this query cannot be searched") from None
+        raise params.bad_request(str(exc) or "this query cannot be searched") from None
     except Exception:
         # Queries never reach an engine's parser (see search.query), so this is an outage (an index missing
         # or broken), not the reader's doing. An engine's own words (a path, a complaint) are not shown.
@@ -259,19 +293,21 @@ def card_json(view: PaperView) -> dict[str, Any]:
         "The filters of `/search` (`from`, `to`, `category`, `daily`) apply here too."
     ),
     response_class=JSONResponse,
+    response_model=list[shapes.SearchItem],
+    responses=errors(400, 503),
+    openapi_extra=reads(BEARER),
 )
 def api_search(
     request: Request,
     store: StoreDep,
-    q: str | None = None,
-    limit: str | None = None,
-    mode: str | None = None,
-    p: str | None = None,
+    search: SearchDep,
+    filters: FiltersQuery,
+    size: Annotated[int, params.limit_query(API_LIMIT_MAX, API_LIMIT_DEFAULT, "Results")],
+    page: Annotated[int, params.page_query(API_MAX_PAGE)],
+    q: QueryText = None,
+    mode: ModeQuery = None,
 ):
-    size = parse_int(limit, "limit", 1, API_LIMIT_MAX, API_LIMIT_DEFAULT)
-    page = parse_int(p, "p", 0, 10_000, 0)
     chosen = parse_mode(mode)
-    filters = parse_filters(request)
     query = clean_query(q)
     if not query:
         # `list_papers()` without a query sends no `q`: the newest papers, like Hugging Face.
@@ -280,7 +316,7 @@ def api_search(
         return JSONResponse([_api_item(v, [], None, v.id in voted) for v in views])
     if page * size + size > MAX_PAGE * PAGE_SIZE:
         return JSONResponse([])
-    hits = run_search(request, query, chosen, filters, page * size, size)
+    hits = run_search(search, query, chosen, filters, page * size, size)
     found = results(store, hits, query)
     voted = upvoted_ids(request, [r.view for r in found]) or set()
     return JSONResponse([_api_item(r.view, (r.title, r.summary), r.hit, r.view.id in voted) for r in found])
@@ -302,11 +338,17 @@ def _api_item(view: PaperView, marked, hit: Hit | None, upvoted: bool = False) -
     operation_id="similar_papers",
     summary="Papers closest in meaning to this one (by their embeddings), as daily items.",
     response_class=JSONResponse,
+    response_model=list[shapes.SimilarItem],
+    responses=errors(400, 404, 503),
 )
-def api_similar(arxiv_id: str, request: Request, store: StoreDep, limit: str | None = None):
-    size = parse_int(limit, "limit", 1, SIMILAR_LIMIT_MAX, SIMILAR_LIMIT_DEFAULT)
-    view = _paper_or_404(store, arxiv_id)
-    service = service_of(request)
+def api_similar(
+    arxiv_id: str,
+    store: StoreDep,
+    search: SearchDep,
+    size: Annotated[int, params.limit_query(SIMILAR_LIMIT_MAX, SIMILAR_LIMIT_DEFAULT, "Papers")],
+):
+    view = params.paper_or_404(store, arxiv_id)
+    service = service_of(search)
     try:
         hits = service.similar(view.id, limit=size)
     except Exception:
@@ -320,17 +362,6 @@ def api_similar(arxiv_id: str, request: Request, store: StoreDep, limit: str | N
             item["search"] = _hit_json(hit)
             body.append(item)
     return JSONResponse(body)
-
-
-def _paper_or_404(store, arxiv_id: str) -> PaperView:
-    try:
-        key = arxiv_ids.normalize(arxiv_id)
-    except arxiv_ids.InvalidArxivId:
-        raise HTTPException(404, "Paper not found") from None
-    view = store.get(key)
-    if view is None:
-        raise HTTPException(404, "Paper not found")
-    return view
 
 
 def similar_views(request: Request, store, view: PaperView, limit: int = SIMILAR_ON_PAGE) -> list[PaperView]:
@@ -351,13 +382,18 @@ def similar_views(request: Request, store, view: PaperView, limit: int = SIMILAR
 # -- the search page --------------------------------------------------------------------------------------
 
 
-@pages_router.get("/search")
-@pages_router.get("/search.json")
-def search_page(request: Request, store: StoreDep):
-    fmt = "json" if request.url.path.endswith(".json") else "html"
-    params = request.query_params
-    query = clean_query(params.get("q"))
-    context: dict[str, Any] = {
+def _run_page(
+    store, search, query: str, mode: str, filters: SearchFilters, page: int, context: dict[str, Any]
+) -> None:
+    context.update(mode=mode, page=page, filters=filters)
+    if query:
+        hits = run_search(search, query, mode, filters, page * PAGE_SIZE, PAGE_SIZE + 1)
+        context["has_more"] = len(hits) > PAGE_SIZE
+        context["results"] = results(store, hits[:PAGE_SIZE], query)
+
+
+def _context(query: str) -> dict[str, Any]:
+    return {
         "search_query": query,
         "mode": "hybrid",
         "modes": MODES,
@@ -368,25 +404,48 @@ def search_page(request: Request, store: StoreDep):
         "has_more": False,
         "error": None,
     }
+
+
+@pages_router.get(
+    "/search.json",
+    operation_id="search_page_json",
+    summary="The search page's twin: 20 results a page, with highlights, scores and the filters applied.",
+    response_class=JSONResponse,
+    response_model=shapes.SearchPage,
+    responses=errors(400, 503),
+    tags=["pages"],
+)
+def search_page_json(
+    store: StoreDep,
+    search: SearchDep,
+    filters: FiltersQuery,
+    page: Annotated[int, params.page_query(MAX_PAGE - 1)],
+    q: QueryText = None,
+    mode: ModeQuery = None,
+):
+    query = clean_query(q)
+    context = _context(query)
+    _run_page(store, search, query, parse_mode(mode), filters, page, context)
+    return JSONResponse(_page_json(context))
+
+
+@pages_router.get("/search", include_in_schema=False)
+def search_page(request: Request, store: StoreDep, search: SearchDep):
+    query = request.query_params
+    context = _context(clean_query(query.get("q")))
     try:
-        mode = parse_mode(params.get("mode"))
+        mode = parse_mode(query.get("mode"))
         context["mode"] = mode
-        page = parse_int(params.get("p"), "p", 0, MAX_PAGE - 1, 0)
+        page = params.query_integer(request, "p", 0, MAX_PAGE - 1, 0)
         context["page"] = page
-        filters = parse_filters(request)
-        context["filters"] = filters
-        if query:
-            hits = run_search(request, query, mode, filters, page * PAGE_SIZE, PAGE_SIZE + 1)
-            context["has_more"] = len(hits) > PAGE_SIZE
-            context["results"] = results(store, hits[:PAGE_SIZE], query)
+        filters = _request_filters(request)
+        _run_page(store, search, context["search_query"], mode, filters, page, context)
     except HTTPException as exc:
-        if fmt == "json" or exc.status_code != 400:
+        if exc.status_code != 400:
             raise
         # The page keeps its form, so the reader can fix the query in place.
         context["error"] = exc.detail
         return _render_page(request, context, status=400)
-    if fmt == "json":
-        return JSONResponse(_page_json(context))
     return _render_page(request, context)
 
 

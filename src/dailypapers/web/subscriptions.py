@@ -30,7 +30,8 @@ from dailypapers.digests.subscriptions import (
 from dailypapers.emails import InvalidEmail, normalize_email
 from dailypapers.mail.builder import MailBuilder
 from dailypapers.store.subscriptions import Preferences, SqlSubscriptionStore, Subscription
-from dailypapers.web import auth, ratelimit
+from dailypapers.web import auth, ratelimit, shapes
+from dailypapers.web.openapi import errors, json_body
 from dailypapers.web.responses import JSONResponse
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,15 @@ def _sign_up(
 # -- signing up ---------------------------------------------------------------------------------------------
 
 
-@api_router.post("/api/subscriptions", status_code=202, operation_id="subscribe")
+@api_router.post(
+    "/api/subscriptions",
+    status_code=202,
+    operation_id="subscribe",
+    response_class=JSONResponse,
+    response_model=shapes.SubscriptionAccepted,
+    responses=errors(400, 413, 415, 429),
+    openapi_extra=json_body(shapes.SubscribeIn),
+)
 async def subscribe_api(request: Request):
     """Ask for the digest: `{"email": ..., "frequency": "daily" | "weekly"}`; 202 whatever the address.
 
@@ -255,10 +264,33 @@ def _preferences_page(
     return _page(request, "digest/preferences.html", context, status)
 
 
+@api_router.get(
+    "/subscriptions/preferences/{token}.json",
+    operation_id="digest_preferences",
+    summary="A digest subscription's preferences; the token is the one in the link of every digest.",
+    response_class=JSONResponse,
+    response_model=shapes.DigestPreferences,
+    responses=errors(400, 404),
+)
+def preferences_json(request: Request, token: str):
+    return JSONResponse(_preferences_json(_subscription(request, token)))
+
+
+@api_router.post(
+    "/subscriptions/preferences/{token}.json",
+    operation_id="save_digest_preferences",
+    summary="Change a digest subscription's preferences (what is left out stays as it was).",
+    response_class=JSONResponse,
+    response_model=shapes.DigestPreferences,
+    responses=errors(400, 404, 413),
+    openapi_extra=json_body(shapes.PreferencesIn),
+)
+async def save_preferences_json(request: Request, token: str):
+    return await _save_preferences(request, token, as_json=True)
+
+
 @router.get("/subscriptions/preferences/{token}")
 def preferences_page(request: Request, token: str):
-    if token.endswith(".json"):
-        return JSONResponse(_preferences_json(_subscription(request, token[:-5])))
     return _preferences_page(request, token, _subscription(request, token))
 
 
@@ -277,10 +309,11 @@ def _form_preferences(form: dict[str, str]) -> dict:
 @router.post("/subscriptions/preferences/{token}")
 async def save_preferences(request: Request, token: str):
     """Save preferences from the page's form, or from a JSON body (answered with JSON)."""
-    as_json = token.endswith(".json") or request.headers.get("content-type", "").startswith(
-        "application/json"
-    )
-    token = token.removesuffix(".json")
+    as_json = request.headers.get("content-type", "").startswith("application/json")
+    return await _save_preferences(request, token, as_json=as_json)
+
+
+async def _save_preferences(request: Request, token: str, *, as_json: bool) -> Response:
     subscription = _subscription(request, token)
     if as_json:
         data = await _json(request)

@@ -1,0 +1,405 @@
+"""The shapes of every JSON answer, as pydantic models, so that `/openapi.json` says what the routes send.
+
+Routes build their bodies as dicts (`dailypapers.hf_shapes` and the modules here) and return them already
+serialized by orjson: FastAPI's own encoder is about three times slower on list endpoints, and a returned
+Response skips its validation. These models only document; the conformance test
+(tests/test_openapi_conformance.py) checks every answer against them, and `extra="forbid"` makes a key sent
+but not described fail it.
+
+A field made with `absent()` is sent only when known: it may be missing, never null (Hugging Face's
+client treats a missing key as None). `str | None` fields are always sent, possibly null.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dailypapers.digests.subscriptions import (
+    MAX_CATEGORIES,
+    MAX_PAPERS,
+    MAX_SEARCH_CHARS,
+    MAX_SEARCHES,
+    MIN_PAPERS,
+)
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def absent() -> Any:
+    """A field that is left out rather than sent as null: not required, and not nullable."""
+    return Field(default=None, json_schema_extra=_no_default)
+
+
+class Shape(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Error(Shape):
+    """Every error: a 4xx or 5xx status with one message that says what to change."""
+
+    error: str
+
+
+# -- Hugging Face's shapes (docs/hf-papers-api.md, dailypapers.hf_shapes) ----------------------------------
+
+
+class User(Shape):
+    id_: str = Field(alias="_id")
+    name: str
+    user: str = Field(description="The username again: Hugging Face's client reads `user`, its data `name`.")
+    fullname: str
+    avatarUrl: str
+    type: Literal["user", "org"]
+    isPro: bool
+
+
+class Organization(Shape):
+    id_: str = Field(alias="_id")
+    name: str
+    fullname: str
+    avatar: str
+    avatarUrl: str
+
+
+class Author(Shape):
+    id_: str = Field(alias="_id")
+    name: str
+    hidden: bool
+
+
+class KnownExtras(Shape):
+    """Fields sent only when known, in the paper and again at the top of a daily item (Hugging Face's
+    client reads them there)."""
+
+    ai_summary: str = absent()
+    ai_keywords: list[str] = absent()
+    githubRepo: str = absent()
+    githubStars: int = absent()
+    projectPage: str = absent()
+    organization: Organization = absent()
+
+
+class Paper(KnownExtras):
+    """The nested `paper` of a daily item."""
+
+    id: str = Field(description="The arXiv id, without version.")
+    authors: list[Author]
+    publishedAt: str | None = Field(description="`YYYY-MM-DDTHH:MM:SS.mmmZ`")
+    title: str
+    summary: str
+    upvotes: int
+    discussionId: str
+    submittedOnDailyAt: str = absent()
+    submittedOnDailyBy: User = absent()
+    withdrawnAt: str = absent()
+
+
+class PaperDetail(Paper):
+    """`GET /api/papers/{id}`: the flat paper, plus our extras; `upvoted` for a signed-in caller."""
+
+    numComments: int = Field(description="Comments here.")
+    isAuthorParticipating: bool
+    upvoted: bool = absent()
+    numCommentsOnHf: int = Field(description="Comments on Hugging Face's page of the paper, as imported.")
+    categories: list[str]
+    version: int | None
+    comment: str | None
+    doi: str | None
+    journalRef: str | None
+    updatedAt: str | None
+    arxivUrl: str
+    pdfUrl: str
+
+
+class DailyItem(KnownExtras):
+    """One paper on the daily feed, as `GET /api/daily_papers` lists it."""
+
+    paper: Paper
+    title: str
+    summary: str
+    publishedAt: str | None
+    thumbnail: str
+    numComments: int = Field(description="Comments here.")
+    numCommentsOnHf: int = Field(description="Comments on Hugging Face's page of the paper, as imported.")
+    isAuthorParticipating: bool
+    upvotes: int
+    submittedBy: User
+    upvoted: bool = absent()
+    submittedOnDailyAt: str = absent()
+
+
+class Segment(Shape):
+    """A piece of a highlighted title or abstract; the pieces spell the whole string."""
+
+    type: Literal["text", "highlight"]
+    text: str
+
+
+class HitScores(Shape):
+    """Why a search found a paper: its fused score and its 1-based ranks in the keyword and semantic lists."""
+
+    score: float
+    keywordRank: int | None
+    semanticRank: int | None
+
+
+class SearchItem(DailyItem):
+    """One result of `GET /api/papers/search` (Hugging Face's contract, plus `search` when a query ran)."""
+
+    upvoted: bool
+    highlightedTitle: list[Segment]
+    highlightedSummary: list[Segment]
+    search: HitScores = absent()
+
+
+class SimilarItem(DailyItem):
+    search: HitScores
+
+
+# -- the pages' JSON twins ---------------------------------------------------------------------------------
+
+
+class Card(DailyItem):
+    """A paper as a feed page lists it."""
+
+    day: str | None
+    isTopOfDay: bool
+    url: str
+
+
+class TrendingCard(Card):
+    trendingScore: float
+
+
+class SearchCard(Card):
+    categories: list[str]
+    highlightedTitle: list[Segment]
+    highlightedSummary: list[Segment]
+    search: HitScores
+
+
+class ProfileCard(DailyItem):
+    url: str
+
+
+class PeriodInfo(Shape):
+    kind: Literal["date", "week", "month"]
+    key: str
+    label: str
+    start: str
+    end: str = Field(description="The day after the period (exclusive).")
+
+
+class FeedPage(Shape):
+    """A day, week or month of the feed; `/index.json`: the latest day (`period` null while the site is
+    empty)."""
+
+    period: PeriodInfo | None
+    previous: str | None = Field(description="The page of the previous period with papers.")
+    next: str | None
+    page: int
+    hasMore: bool
+    papers: list[Card]
+
+
+class TrendingPage(Shape):
+    halfLifeHours: float
+    page: int
+    papers: list[TrendingCard]
+
+
+class PaperPage(PaperDetail):
+    """`/papers/{id}.json`: the paper, and its similar papers once search is up."""
+
+    similarPapers: list[Card] = absent()
+
+
+class SearchFiltersInfo(Shape):
+    from_: str | None = Field(alias="from")
+    to: str | None
+    categories: list[str]
+    daily: bool
+
+
+class SearchPage(Shape):
+    query: str
+    mode: Literal["keyword", "semantic", "hybrid"]
+    filters: SearchFiltersInfo
+    page: int
+    pageSize: int
+    offset: int
+    count: int
+    hasMore: bool
+    papers: list[SearchCard]
+
+
+# -- community ---------------------------------------------------------------------------------------------
+
+
+class UpvoteState(Shape):
+    id: str = Field(description="The arXiv id.")
+    upvotes: int
+    upvoted: bool
+
+
+class Reply(Shape):
+    id: int
+    parentId: int | None
+    author: User
+    isPaperAuthor: bool
+    createdAt: str | None
+    editedAt: str | None
+    deleted: bool
+    hidden: bool
+    body: str = Field(description="Markdown as written (empty once deleted, or hidden from you).")
+    html: str = Field(description="The Markdown rendered and sanitized.")
+
+
+class Comment(Reply):
+    """A comment; a top-level one carries its replies, oldest first."""
+
+    replies: list[Reply] = absent()
+
+
+class CommentsPage(Shape):
+    comments: list[Comment]
+    total: int = Field(description="Top-level threads you can see.")
+    page: int
+    limit: int
+    hasMore: bool
+
+
+class SubmissionJob(Shape):
+    """Where the fetch of a submitted paper stands."""
+
+    id: int
+    arxivId: str
+    status: Literal["queued", "running", "done", "failed"]
+    error: str | None
+    statusUrl: str
+    paper: DailyItem | None = Field(description="Once done: the daily item.")
+
+
+class ModerationEntry(Shape):
+    id: int
+    at: str | None
+    moderator_id: int | None
+    moderator: str
+    action: str
+    target_type: str
+    target_id: int
+    paper_id: int | None
+    subject_user_id: int | None
+    reason: str | None
+    details: Any
+    subject: str | None = Field(description="The username whose comment, submission or account it was.")
+    paper: str | None = Field(description="The arXiv id of the paper concerned.")
+
+
+class ModerationPage(Shape):
+    page: int
+    hasMore: bool
+    entries: list[ModerationEntry]
+
+
+# -- accounts ----------------------------------------------------------------------------------------------
+
+
+class WhoamiAuth(Shape):
+    type: Literal["access_token"]
+
+
+class Whoami(Shape):
+    """The account a token (or session) belongs to, as Hugging Face's `whoami-v2` has it."""
+
+    type: Literal["user"]
+    id: str
+    name: str
+    fullname: str
+    email: str | None
+    emailVerified: bool
+    isModerator: bool
+    auth: WhoamiAuth
+
+
+class AccountSettings(Shape):
+    id: int
+    username: str
+    email: str | None
+    emailVerified: bool
+    role: Literal["user", "moderator", "admin"]
+    suspended: bool
+
+
+class ApiToken(Shape):
+    id: int
+    name: str
+    prefix: str = Field(description="The token's first characters, to recognize it by.")
+    createdAt: str
+    lastUsedAt: str | None
+    expiresAt: str
+    expired: bool
+
+
+class ApiTokens(Shape):
+    tokens: list[ApiToken]
+
+
+class Profile(Shape):
+    username: str
+    fullname: str | None
+    avatarUrl: str | None
+    origin: str = Field(description="`local`, or where an imported user came from (`hf`).")
+    createdAt: str | None
+    submitted: list[ProfileCard]
+    upvoted: list[ProfileCard]
+
+
+# -- digests -----------------------------------------------------------------------------------------------
+
+
+class SavedSearch(Shape):
+    q: str = Field(max_length=MAX_SEARCH_CHARS)
+    mode: Literal["keyword", "semantic"]
+
+
+class SubscriptionAccepted(Shape):
+    status: Literal["accepted"]
+    message: str
+
+
+class DigestPreferences(Shape):
+    email: str
+    status: str = Field(description="`pending`, `active`, `unsubscribed` or `suppressed`.")
+    frequency: Literal["daily", "weekly"]
+    maxPapers: int
+    categories: list[str]
+    searches: list[SavedSearch]
+
+
+# -- request bodies --------------------------------------------------------------------------------------
+
+
+class SubscribeIn(BaseModel):
+    """`POST /api/subscriptions`."""
+
+    email: str = Field(max_length=320)
+    frequency: Literal["daily", "weekly"] = "daily"
+
+
+class PreferencesIn(BaseModel):
+    """Preferences to change; what is left out stays as it was."""
+
+    frequency: Literal["daily", "weekly"] = absent()
+    maxPapers: int = Field(default=None, ge=MIN_PAPERS, le=MAX_PAPERS, json_schema_extra=_no_default)
+    categories: list[str] = Field(
+        default=None,
+        max_length=MAX_CATEGORIES,
+        description="arXiv categories such as cs.CL or hep-th.",
+        json_schema_extra=_no_default,
+    )
+    searches: list[SavedSearch] = Field(default=None, max_length=MAX_SEARCHES, json_schema_extra=_no_default)
