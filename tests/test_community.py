@@ -23,7 +23,7 @@ from dailypapers.community.submission import (
     is_author,
     parse_target,
 )
-from dailypapers.store.community import Actor, CommunityStore, Conflict, Forbidden
+from dailypapers.store.community import Actor, CommunityStore, Forbidden, InvalidComment
 from dailypapers.store.schema import comments, feed_entries, moderation_log, papers, upvotes
 from dailypapers.web.app import create_app
 
@@ -422,8 +422,8 @@ def test_comments_api_replies_pages_and_counts(site):
     for bad in ({"limit": 0}, {"limit": 101}, {"p": -1}, {"p": "x"}):
         assert site.client.get(url, params=bad).status_code == 400
     assert site.client.get("/api/papers/2611.09999/comments").status_code == 404
-    assert site.client.post(url, json={"comment": "  "}, headers=a).status_code == 409
-    assert site.client.post(url, json={"comment": "x" * 10_001}, headers=a).status_code == 409
+    assert site.client.post(url, json={"comment": "  "}, headers=a).status_code == 400
+    assert site.client.post(url, json={"comment": "x" * 10_001}, headers=a).status_code == 400
     assert site.client.post(url, json={"comment": "x", "parentId": 999_999}, headers=a).status_code == 404
     assert site.client.post(url, json={"comment": "x", "parentId": "a"}, headers=a).status_code == 400
     assert site.client.post(url, json={"comment": "hi"}).status_code == 401
@@ -699,7 +699,7 @@ def test_store_refuses_non_moderators_and_unknown_targets(site):
         site.community.hide_comment(actor, 1)
     with pytest.raises(Forbidden):
         site.community.remove_entry(actor, pid)
-    with pytest.raises(Conflict):
+    with pytest.raises(InvalidComment):
         site.community.add_comment(actor, pid, "\x00")
     # An entry restored by a moderator is back on the feed.
     mod = Actor(account(site.store, "mod", role="moderator").id, "mod", "moderator")

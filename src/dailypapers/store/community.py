@@ -98,6 +98,10 @@ class Conflict(ValueError):
     """The request makes no sense in the current state (replying to a deleted comment, say)."""
 
 
+class InvalidComment(ValueError):
+    """A comment's text that cannot be posted (empty, too long): the writer fixes it and posts again."""
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     """Who acts: enough of an account for the store (web.auth's Account has these fields too)."""
@@ -693,11 +697,11 @@ class CommunityStore:
 def clean_body(body: str | None) -> str:
     text = (body or "").strip()
     if not text:
-        raise Conflict("A comment needs some text")
+        raise InvalidComment("A comment needs some text")
     if len(text) > markdown.MAX_COMMENT_CHARS:
-        raise Conflict(f"A comment is at most {markdown.MAX_COMMENT_CHARS:,} characters")
+        raise InvalidComment(f"A comment is at most {markdown.MAX_COMMENT_CHARS:,} characters")
     if "\x00" in text:
-        raise Conflict("A comment cannot contain NUL characters")
+        raise InvalidComment("A comment cannot contain NUL characters")
     return text
 
 

@@ -28,6 +28,7 @@ from dailypapers.store.community import (
     CommunityStore,
     Conflict,
     Forbidden,
+    InvalidComment,
     NotFound,
 )
 from dailypapers.web import params, shapes
@@ -442,7 +443,7 @@ def _add_comment(
     try:
         # By arXiv id: the store finds the paper as it locks it, one statement instead of two.
         return community.add_comment(who, arxiv_id, body or "", parent_id=parent_id, first=first)
-    except (NotFound, Forbidden, Conflict) as exc:
+    except (NotFound, Forbidden, Conflict, InvalidComment) as exc:
         raise _http(exc) from None
 
 
@@ -479,7 +480,7 @@ def _edit(
     check_setting(request, "comment", str(account.id), "comment")
     try:
         return community.edit_comment(actor(account), comment_id, body or "")
-    except (NotFound, Forbidden, Conflict) as exc:
+    except (NotFound, Forbidden, Conflict, InvalidComment) as exc:
         raise _http(exc) from None
 
 
@@ -487,7 +488,7 @@ def _delete(community: CommunityStore, account, comment_id: int) -> None:
     params.id_or_404(comment_id, COMMENT_NOT_FOUND)
     try:
         community.delete_comment(actor(account), comment_id)
-    except (NotFound, Forbidden, Conflict) as exc:
+    except (NotFound, Forbidden, Conflict, InvalidComment) as exc:
         raise _http(exc) from None
 
 
@@ -594,7 +595,7 @@ def paper_extras(request: Request, view: PaperView) -> dict[str, Any]:
 def _moderate(call, *args, **kwargs):
     try:
         return call(*args, **kwargs)
-    except (NotFound, Forbidden, Conflict) as exc:
+    except (NotFound, Forbidden, Conflict, InvalidComment) as exc:
         raise _http(exc) from None
 
 

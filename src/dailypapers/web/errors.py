@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from dailypapers.store.engine import DatabaseBusy, StoreUnavailable, unavailable
 from dailypapers.web.params import wants_json
 from dailypapers.web.responses import JSONResponse
 
@@ -25,7 +27,11 @@ MESSAGES = {
     415: "Unsupported media type",
     429: "Too many requests",
     500: "Server error",
+    503: "Unavailable",
 }
+# A full disk fails every write until someone frees space: say so in the log once a minute, not per request.
+LOG_UNAVAILABLE_EVERY = 60.0
+_logged_unavailable: dict[str, float] = {}
 
 
 def allowed_methods(request: Request) -> set[str]:
@@ -70,7 +76,29 @@ def install(app: FastAPI) -> None:
             problems.append(f"{where}: {error.get('msg', 'invalid')}")
         return error_response(request, 400, "; ".join(problems) or "invalid request")
 
+    # Registered for its class, this handler runs inside the app (ExceptionMiddleware): the exception is not
+    # re-raised to the server, which would drop the keep-alive connection.
+    @app.exception_handler(StoreUnavailable)
+    async def _store_unavailable(request: Request, exc: StoreUnavailable):
+        return _unavailable(request, exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
+        meaning = unavailable(exc)  # a "not now" from a read (a disk that fails, a server that went away)
+        if meaning is not None:
+            return _unavailable(request, meaning)
         log.exception("unhandled error on %s", request.url.path)
         return error_response(request, 500, "Internal error; it has been logged.")
+
+
+def _unavailable(request: Request, exc: StoreUnavailable):
+    now = time.monotonic()
+    if (
+        not isinstance(exc, DatabaseBusy)
+        and now - _logged_unavailable.get(exc.message, -1e9) > LOG_UNAVAILABLE_EVERY
+    ):
+        _logged_unavailable[exc.message] = now
+        log.error("writes fail: %s (%s)", exc.message, exc.__cause__ or exc)
+    response = error_response(request, 503, exc.message)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response

@@ -41,11 +41,15 @@ DESCRIPTIONS = {
     415: "The body must be JSON.",
     422: "Understood but refused by a rule of the site.",
     429: "Too many requests: wait, then try again.",
-    503: "Search is not available right now (the indexes are not built yet, or broken).",
+    503: "Not available right now: the database is busy, full or read-only (see `Retry-After`), or search's "
+    "indexes are not built yet.",
 }
 HEADERS = {
     401: {
         "WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}},
+    },
+    503: {
+        "Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "string"}},
     },
     429: {
         "Retry-After": {
@@ -54,8 +58,9 @@ HEADERS = {
         }
     },
 }
-# Any path can be too long; PathHygiene answers before a route runs.
-EVERY_ROUTE = (414,)
+# Any path can be too long (PathHygiene answers before a route runs), and any route that reads or writes the
+# database can find it busy, full or gone.
+EVERY_ROUTE = (414, 503)
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
