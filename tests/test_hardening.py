@@ -96,3 +96,112 @@ def test_a_full_disk_gives_503_with_a_clear_message_and_recovers(tmp_path):
         limit["pages"] = None
         engine.dispose()  # space freed: new connections may grow again
         assert client.post("/api/papers/2611.00001/comments", json=long, headers=headers).status_code == 201
+
+
+# -- what a request may send --------------------------------------------------------------------------------
+
+
+class BoundedServer(LiveServer):
+    """The live server with the options `dailypapers serve` runs uvicorn with (the bounded head protocol)."""
+
+    def __init__(self, settings) -> None:
+        import uvicorn
+
+        from dailypapers.web.app import create_app
+        from dailypapers.web.server import uvicorn_options
+
+        super().__init__(settings)
+        settings = settings.model_copy(update={"base_url": self.url})
+        options = {k: v for k, v in uvicorn_options(settings).items() if k != "log_level"}
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning", **options
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def _raw(port: int, head: bytes, body_chunks=(), *, read_timeout: float = 20.0) -> bytes:
+    """Send a request over a raw socket (a client that lies or floods); the server's answer."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=read_timeout) as sock:
+        try:
+            sock.sendall(head)
+            for chunk in body_chunks:
+                sock.sendall(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server stopped reading and closed: its answer is in the socket already
+        answer = b""
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except (ConnectionResetError, TimeoutError):
+            pass
+        return answer
+
+
+def test_huge_bodies_and_heads_are_refused_as_they_arrive(tmp_path):
+    _path, settings, _headers = _site(tmp_path)
+    with BoundedServer(settings) as server:
+        port = server.port
+        before = _rss_mb()
+        # A declared gigabyte: refused from its Content-Length, nothing read.
+        started = time.monotonic()
+        answer = _raw(
+            port,
+            b"POST /api/subscriptions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000000000\r\n\r\n",
+        )
+        assert answer.startswith(b"HTTP/1.1 413") and b"at most 65,536 bytes" in answer
+        assert time.monotonic() - started < 5
+        # 200 MB sent in chunks with no length, before any sign-in: stopped at the cap.
+        chunk = b"x" * (1024 * 1024)
+        body = (b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(200))
+        answer = _raw(
+            port,
+            b"POST /api/papers/2611.00001/comments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n",
+            body,
+        )
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+        # 200 header lines of 1 MB: refused while the head arrives.
+        line = b"X-Big: " + b"y" * (1024 * 1024) + b"\r\n"
+        answer = _raw(port, b"GET / HTTP/1.1\r\nHost: x\r\n", (line for _ in range(200)))
+        assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
+        # Too many headers, each small.
+        many = b"".join(b"X-H%d: v\r\n" % i for i in range(150))
+        answer = _raw(port, b"GET /api/papers/2611.00001 HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n")
+        assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
+        assert _rss_mb() - before < 60  # flat: the gigabytes never sat in memory
+        # The server is fine afterwards.
+        assert httpx.get(f"{server.url}/api/papers/2611.00001").status_code == 200
+
+
+def test_forwarded_for_is_believed_only_from_listed_proxies(tmp_path):
+    _path, settings, _headers = _site(
+        tmp_path, rate_limit_subscribe="3/1h", rate_limit_subscribe_address="100/1h"
+    )
+
+    def statuses(server) -> list[int]:
+        return [
+            httpx.post(
+                f"{server.url}/api/subscriptions",
+                json={"email": f"reader{n}@example.org", "frequency": "daily"},
+                headers={"X-Forwarded-For": f"203.0.113.{n}"},
+            ).status_code
+            for n in range(5)
+        ]
+
+    with BoundedServer(settings) as server:  # by default no proxy is trusted: five spoofed addresses are one
+        assert statuses(server) == [202, 202, 202, 429, 429]
+    trusting = settings.model_copy(update={"forwarded_allow_ips": "127.0.0.1"})
+    with BoundedServer(trusting) as server:  # behind a listed proxy, each forwarded address counts apart
+        assert statuses(server) == [202] * 5

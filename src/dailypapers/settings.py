@@ -233,6 +233,21 @@ class Settings(BaseSettings):
     submission_daily_limit: int = Field(
         5, ge=0, le=1000, description="Papers one account can submit per day (UTC)."
     )
+    max_request_body_bytes: int = Field(
+        65_536,
+        ge=1024,
+        le=1024**3,
+        description="The largest request body (JSON, forms); a larger one gets 413 before it is read.",
+    )
+    max_request_header_bytes: int = Field(
+        65_536, ge=4096, le=1024**2, description="The largest request head (request line and headers): 431."
+    )
+    max_request_headers: int = Field(100, ge=10, le=1000, description="The most request headers: 431.")
+    forwarded_allow_ips: str = Field(
+        "",
+        description="Addresses of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are "
+        "believed (comma-separated, `*` for any); empty: none, the client is the peer address.",
+    )
     web_jobs: bool = Field(
         True,
         description="Web processes run background jobs (fetching a submitted paper from arXiv) in a "

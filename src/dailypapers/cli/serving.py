@@ -20,20 +20,16 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from dailypapers.web.app import create_app
+    from dailypapers.web.server import uvicorn_options
 
+    options = uvicorn_options(settings)
     if workers > 1:
         # Each worker process builds its own app (and engine) from the same DAILYPAPERS_* environment.
         uvicorn.run(
-            "dailypapers.web.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="info",
-            access_log=False,
+            "dailypapers.web.app:create_app", factory=True, host=host, port=port, workers=workers, **options
         )
         return
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(create_app(settings), host=host, port=port, **options)
 
 
 def serve(

@@ -22,9 +22,22 @@ from dailypapers.store.changes import change_signal
 from dailypapers.store.engine import make_engine
 from dailypapers.store.jobs import SqlJobStore
 from dailypapers.store.papers import SqlStore
-from dailypapers.web import accounts, api, auth, community, errors, feeds, openapi, pages, search, templating
+from dailypapers.web import (
+    accounts,
+    api,
+    auth,
+    community,
+    errors,
+    feeds,
+    openapi,
+    pages,
+    search,
+    server,
+    templating,
+)
 from dailypapers.web import subscriptions as digest_subscriptions
 from dailypapers.web.cache import PageCache
+from dailypapers.web.limits import RequestLimits
 
 HERE = Path(__file__).resolve().parent
 READER_THREADS = 32
@@ -134,5 +147,13 @@ def create_app(
     app.include_router(pages.router)
     app.add_middleware(PageCache, version=page_version)  # inside PathHygiene: sees folded paths
     app.add_middleware(PathHygiene)
+    # Outermost: a body or head over its cap is refused before anything else reads it.
+    app.add_middleware(
+        RequestLimits,
+        max_body=settings.max_request_body_bytes,
+        max_headers=settings.max_request_headers,
+        max_header_bytes=settings.max_request_header_bytes,
+    )
+    server.configure(settings)
 
     return app
