@@ -195,6 +195,38 @@ def test_signin_is_limited_per_address_and_per_account_with_retry_after(settings
     assert statuses == [400, 400, 429, 400, 400]
 
 
+def test_strangers_failing_at_a_name_cannot_lock_its_owner_out(settings, store):
+    make_account(store, "carol")
+    app = _rate_app(settings, store, rate_limit_signin="100/1h", rate_limit_signin_account="3/1h")
+    with TestClient(app, client=("10.0.1.1", 5000)) as owner:  # the owner signed in here before
+        data = {"csrf_token": csrf_of(owner), "login": "carol", "password": PASSWORD}
+        assert owner.post("/signin", data=data, follow_redirects=False).status_code == 303
+        assert owner.cookies.get("dp_known")
+        owner.post("/signout", data={"csrf_token": csrf_of(owner)})
+        for n in range(5):  # someone else, from many addresses, fails at her name (her first sign-in, from
+            # a browser not known yet, counted as one of the name's three attempts)
+            with TestClient(app, client=(f"198.51.100.{n}", 5000)) as stranger:
+                data = {"csrf_token": csrf_of(stranger), "login": "carol", "password": "a wrong guess"}
+                assert stranger.post("/signin", data=data).status_code == (400 if n < 2 else 429)
+        # Her own browser still signs in: it is limited on its own, and it has failed nothing.
+        data = {"csrf_token": csrf_of(owner), "login": "carol", "password": PASSWORD}
+        assert owner.post("/signin", data=data, follow_redirects=False).status_code == 303
+        # ...and its own tries are limited too, per browser (the sign-in above was one of its three).
+        owner.post("/signout", data={"csrf_token": csrf_of(owner)})
+        wrong = {"csrf_token": csrf_of(owner), "login": "carol", "password": "typo typo"}
+        assert [owner.post("/signin", data=wrong).status_code for _ in range(3)] == [400, 400, 429]
+    # A known-browser cookie for another account, or a forged one, counts for nothing.
+    make_account(store, "dave")
+    with TestClient(app, client=("10.0.1.2", 5000)) as other:
+        data = {"csrf_token": csrf_of(other), "login": "dave", "password": PASSWORD}
+        assert other.post("/signin", data=data, follow_redirects=False).status_code == 303
+        other.post("/signout", data={"csrf_token": csrf_of(other)})
+        data = {"csrf_token": csrf_of(other), "login": "carol", "password": PASSWORD}
+        assert other.post("/signin", data=data).status_code == 429  # carol's name is spent for strangers
+        other.cookies.set("dp_known", "forged.value.here", path="/signin")
+        assert other.post("/signin", data=data).status_code == 429
+
+
 def test_signup_and_reset_are_limited_and_limits_can_be_switched_off(settings, store):
     app = _rate_app(settings, store, rate_limit_signup="2/1h", rate_limit_mail="1/1h")
     with TestClient(app) as client:

@@ -314,8 +314,14 @@ async def signin(request: Request):
     found = await run_in_threadpool(accounts.by_login, _login_key(login)) if plausible else None
     # Per name typed (the address or the username, in any case), from anywhere; not per account row: if
     # attempts at "alice" counted against the account, a 429 on the next attempt at some address would say
-    # that the address is alice's, which is just what an unknown address must never tell.
-    await _limit(request, "signin-account", f"login:{login.lower()}", "signin_account")
+    # that the address is alice's, which is just what an unknown address must never tell. A browser that
+    # signed in to this account before is limited on its own instead: strangers failing at the name fill
+    # the name's counter, never the owner's.
+    browser = auth.known_browser(request, found[0].id) if found else None
+    if browser is not None:
+        await _limit(request, "signin-browser", f"browser:{browser}", "signin_account")
+    else:
+        await _limit(request, "signin-account", f"login:{login.lower()}", "signin_account")
     ok = await _argon2(request, verify_password, found[1] if found else None, password)
     if found is None or not ok:
         return _page(request, "signin.html", {**context, "error": "Wrong e-mail, username or password."}, 400)
@@ -334,6 +340,7 @@ async def signin(request: Request):
     )
     response = RedirectResponse(next_path, status_code=303)
     auth.set_session_cookie(request, response, raw)
+    auth.remember_browser(request, response, account.id)
     return response
 
 

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import RedirectResponse
-from itsdangerous import BadSignature, Signer
+from itsdangerous import BadSignature, Signer, URLSafeTimedSerializer
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
@@ -240,6 +240,44 @@ def set_session_cookie(request: Request, response: Response, raw: str) -> None:
         httponly=True,
         samesite="lax",
         secure=settings.cookie_secure,
+    )
+
+
+# A browser that signed in to an account before carries this (signed, HttpOnly) for a year: its sign-ins to
+# that account are limited per browser, not per name typed, so that strangers failing at the name cannot
+# lock its owner out (docs: README, Accounts).
+KNOWN_BROWSER_COOKIE = "dp_known"
+KNOWN_BROWSER_DAYS = 365
+
+
+def _browser_serializer(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(request.app.state.settings.secret_key, salt="dailypapers.known-browser")
+
+
+def known_browser(request: Request, user_id: int) -> str | None:
+    """The id of this browser if it signed in to `user_id` before (a valid cookie naming that account)."""
+    raw = request.cookies.get(KNOWN_BROWSER_COOKIE)
+    if not raw or len(raw) > 300:
+        return None
+    try:
+        data = _browser_serializer(request).loads(raw, max_age=KNOWN_BROWSER_DAYS * 86_400)
+    except BadSignature:  # also SignatureExpired
+        return None
+    if not isinstance(data, dict) or data.get("u") != user_id or not isinstance(data.get("b"), str):
+        return None
+    return data["b"]
+
+
+def remember_browser(request: Request, response: Response, user_id: int) -> None:
+    browser = known_browser(request, user_id) or new_token()[:16]
+    response.set_cookie(
+        KNOWN_BROWSER_COOKIE,
+        _browser_serializer(request).dumps({"u": user_id, "b": browser}),
+        max_age=KNOWN_BROWSER_DAYS * 86_400,
+        path="/signin",
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.cookie_secure,
     )
 
 
