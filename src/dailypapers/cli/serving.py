@@ -81,10 +81,10 @@ def demo(
     searched = time.perf_counter()
     outcome = sync_search(settings, store.engine, embed_limit=-1)
     if outcome.report is not None:
-        ready, report = time.perf_counter() - searched, outcome.report
+        ready, synced = time.perf_counter() - searched, outcome.report
         console.print(
-            f"Search ready in {ready:.1f}s: {report.keyword_indexed:,} papers indexed, "
-            f"{sum(report.embedded.values()):,} embedded here (the rest ship precomputed).",
+            f"Search ready in {ready:.1f}s: {synced.keyword_indexed:,} papers indexed, "
+            f"{sum(synced.embedded.values()):,} embedded here (the rest ship precomputed).",
             soft_wrap=True,
         )
     else:

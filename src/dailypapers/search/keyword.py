@@ -171,7 +171,8 @@ class KeywordIndex:
         return index.searcher()
 
     def exists(self) -> bool:
-        return tantivy.Index.exists(str(self.path))
+        # tantivy raises rather than answer "no" for a directory that is not there at all.
+        return self.path.is_dir() and tantivy.Index.exists(str(self.path))
 
     def num_docs(self) -> int:
         return self.searcher().num_docs if self.exists() else 0

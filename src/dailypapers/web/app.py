@@ -25,6 +25,7 @@ from dailypapers.store.papers import SqlStore
 from dailypapers.web import (
     accounts,
     api,
+    apidocs,
     auth,
     community,
     errors,
@@ -38,6 +39,7 @@ from dailypapers.web import (
 from dailypapers.web import subscriptions as digest_subscriptions
 from dailypapers.web.cache import PageCache
 from dailypapers.web.limits import RequestLimits
+from dailypapers.web.security import SecurityHeaders
 
 HERE = Path(__file__).resolve().parent
 READER_THREADS = 32
@@ -106,7 +108,7 @@ def create_app(
         version=__version__,
         description="Daily research papers: a feed with upvotes and trending, and a JSON API that is a "
         "superset of Hugging Face's papers API.",
-        docs_url="/api/docs",
+        docs_url=None,  # web.apidocs serves both docs pages, from assets of its own
         redoc_url=None,
     )
     app.state.settings = settings
@@ -126,6 +128,7 @@ def create_app(
     # sees the CSRF cookie a page sets and never stores that page.
     app.state.accounts = AccountStore(store)
     auth.install(app)
+    apidocs.install(app)  # its assets' mount goes before /static, which would take their paths
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     # Submissions, upvotes, comments, moderation: before the routes whose `/papers/{id:path}` catch all.
     community.install(app)
@@ -154,6 +157,7 @@ def create_app(
         max_headers=settings.max_request_headers,
         max_header_bytes=settings.max_request_header_bytes,
     )
+    app.add_middleware(SecurityHeaders, https=settings.cookie_secure)  # on every answer, refusals too
     server.configure(settings)
 
     return app

@@ -25,6 +25,7 @@ MESSAGES = {
     413: "Too large",
     414: "URI too long",
     415: "Unsupported media type",
+    431: "Request headers too large",
     429: "Too many requests",
     500: "Server error",
     503: "Unavailable",

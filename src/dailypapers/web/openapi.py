@@ -38,6 +38,7 @@ DESCRIPTIONS = {
     409: "Conflicts with the current state.",
     413: "Request body too large.",
     414: "URI too long.",
+    431: "Request headers too large (too many, or too long).",
     415: "The body must be JSON.",
     422: "Understood but refused by a rule of the site.",
     429: "Too many requests: wait, then try again.",
@@ -58,9 +59,9 @@ HEADERS = {
         }
     },
 }
-# Any path can be too long (PathHygiene answers before a route runs), and any route that reads or writes the
-# database can find it busy, full or gone.
-EVERY_ROUTE = (414, 503)
+# Any request can be too long (its URL, 414; its body, 413; its head, 431: answered before a route runs), and
+# any route that reads or writes the database can find it busy, full or gone (503).
+EVERY_ROUTE = (413, 414, 431, 503)
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
