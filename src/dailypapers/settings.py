@@ -139,6 +139,20 @@ class Settings(BaseSettings):
         True,
         description="Run the embedding model with dynamic int8 quantization (several times faster on CPU).",
     )
+    embedding_threads: int = Field(
+        0,
+        ge=0,
+        le=256,
+        description="CPU threads of the embedding model for batches (index build, imports, ingestion); 0: "
+        "every core. A web process embeds each query on one thread (requests run side by side).",
+    )
+    background_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="How much background commands (index build, import, ingest, worker, digest send) lower "
+        "their CPU priority, so that readers of a site on the same machine come first.",
+    )
     embedding_inline_limit: int = Field(
         5000,
         ge=0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import typer
@@ -49,6 +50,16 @@ def require_migrated(settings: Settings) -> Engine:
         console.print("[red]The database is not up to date.[/red] Run `dailypapers db upgrade` first.")
         raise typer.Exit(2)
     return engine
+
+
+def in_background(settings: Settings) -> None:
+    """Lower this process's CPU priority (DAILYPAPERS_BACKGROUND_NICE): an index build or a harvest on the
+    machine that serves the site yields to the readers' requests instead of doubling their latency."""
+    if settings.background_nice:
+        try:
+            os.nice(settings.background_nice)
+        except OSError:  # not allowed here: run as is
+            pass
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from dailypapers.cli.common import console, count_progress, load_settings, require_migrated
+from dailypapers.cli.common import console, count_progress, in_background, load_settings, require_migrated
 
 digest_app = typer.Typer(help="E-mail digests of trending papers (docs/digests.md).", no_args_is_help=True)
 
@@ -156,6 +156,7 @@ def send_command(
     """Send a period's digests; run it again after an interruption to resume; a finished run sends nothing."""
     settings = load_settings()
     engine = require_migrated(settings)
+    in_background(settings)
     try:
         period = _period(frequency, day)
     except ValueError as exc:

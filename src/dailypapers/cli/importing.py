@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from dailypapers.cli.common import console, load_settings, require_migrated
+from dailypapers.cli.common import console, in_background, load_settings, require_migrated
 from dailypapers.importers.files import ImportFileError, ImportReport, file_size, import_file
 from dailypapers.store.papers import SqlStore
 
@@ -26,6 +26,7 @@ def import_command(
 
     settings = load_settings()
     store = SqlStore(require_migrated(settings), settings.trending_half_life_hours)
+    in_background(settings)
     report = ImportReport()
     printed = 0
 

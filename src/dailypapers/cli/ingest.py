@@ -14,7 +14,14 @@ from rich.progress import Progress
 from rich.table import Table
 
 from dailypapers import periods
-from dailypapers.cli.common import console, count_progress, load_settings, parse_date, require_migrated
+from dailypapers.cli.common import (
+    console,
+    count_progress,
+    in_background,
+    load_settings,
+    parse_date,
+    require_migrated,
+)
 from dailypapers.ingest.harvest import RunReport, make_client
 from dailypapers.ingest.pages import Page, Source
 from dailypapers.ingest.runs import Totals
@@ -33,6 +40,7 @@ def _open(stop: threading.Event | None = None):
     """Settings, the store, and the arXiv and HF clients."""
     settings = load_settings()
     store = SqlStore(require_migrated(settings), settings.trending_half_life_hours)
+    in_background(settings)  # the worker too: it opens through here
     if not settings.contact_email:
         console.print(
             "[yellow]DAILYPAPERS_CONTACT_EMAIL is not set:[/yellow] arXiv asks that requests name a contact."

@@ -10,7 +10,14 @@ import typer
 from rich.markup import escape
 from rich.progress import Progress
 
-from dailypapers.cli.common import console, count_progress, load_settings, parse_date, require_migrated
+from dailypapers.cli.common import (
+    console,
+    count_progress,
+    in_background,
+    load_settings,
+    parse_date,
+    require_migrated,
+)
 from dailypapers.services.search_sync import rebuild_search, sync_search
 from dailypapers.settings import Settings
 from dailypapers.store.engine import Engine
@@ -54,6 +61,7 @@ def index_build(
     """
     settings = load_settings()
     engine = require_migrated(settings)
+    in_background(settings)
     with count_progress() as progress:
         report = rebuild_search(settings, engine, on_progress=StageBars(progress), batch_size=batch_size)
     embedded = sum(report.embedded.values())

@@ -52,8 +52,10 @@ class SentenceEmbedder:
         max_tokens: int = 128,
         quantize: bool = True,
         batch_size: int = 32,
+        threads: int = 0,
     ) -> None:
         self.model_name = model_name
+        self.threads = threads or os.cpu_count() or 1
         self.max_tokens = max_tokens
         self.quantize = quantize
         self.batch_size = batch_size
@@ -67,6 +69,7 @@ class SentenceEmbedder:
             model_name or settings.embedding_model,
             max_tokens=settings.embedding_max_tokens,
             quantize=settings.embedding_quantize,
+            threads=settings.embedding_threads,
         )
 
     @property
@@ -107,7 +110,7 @@ class SentenceEmbedder:
         from sentence_transformers import SentenceTransformer
 
         transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bar in CLI output
-        torch.set_num_threads(os.cpu_count() or 1)
+        torch.set_num_threads(self.threads)
         if self.model_name == DEFAULT_EMBEDDING_MODEL:
             source = str(packaged_model_path())
         else:

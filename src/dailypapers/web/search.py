@@ -101,7 +101,9 @@ def default_factory(settings, engine) -> Callable[[], SearchService]:
     def build() -> SearchService:
         from dailypapers.search.service import build_search
 
-        service = build_search(settings, engine)
+        # One thread per query embedding: concurrent requests each get one, instead of every request
+        # fighting over all the cores (torch's default) while the others wait.
+        service = build_search(settings.model_copy(update={"embedding_threads": 1}), engine)
         # New papers (imports, ingestion) are caught up off the request path.
         start = getattr(service, "start_background_refresh", None)
         if callable(start):
