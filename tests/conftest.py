@@ -24,9 +24,9 @@ from dailypapers.store.engine import make_engine, upgrade
 from dailypapers.store.papers import SqlStore
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("DAILYPAPERS_SHARED", ROOT.parent / "shared"))
-FIXTURES = SHARED / "fixtures"
-CORPUS = SHARED / "data" / "papers.jsonl.gz"
+# Recorded payloads and the first lines of the real corpus, committed (scripts/make_test_fixtures.py).
+FIXTURES = ROOT / "tests" / "fixtures"
+CORPUS = FIXTURES / "corpus" / "papers.jsonl.gz"
 DEMO_DATA = ROOT / "src" / "dailypapers" / "data" / "demo.jsonl.gz"
 POSTGRES_ADMIN_URL = os.environ.get(
     "DAILYPAPERS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1/postgres"
