@@ -507,6 +507,7 @@ def kill_slice(tmp_path_factory):
     return path, {"papers": len(ids), "feed": feed, "users": len(submitters), "votes": votes}
 
 
+@pytest.mark.slow
 def test_import_killed_with_sigkill_and_rerun_has_every_paper_once(url, store, kill_slice, tmp_path):
     path, expected = kill_slice
     log = (tmp_path / "killed.log").open("w")
