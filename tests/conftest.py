@@ -20,6 +20,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
@@ -49,10 +50,9 @@ def _data_home(tmp_path_factory):
     """The user's data directory is a temporary one: derived search indexes of PostgreSQL databases (whose
     default place is `<data dir>/index/<hash of the URL>`) and the CLI's defaults never land in the real one.
     Child processes inherit it."""
-    patch = pytest.MonkeyPatch()
-    patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data-home")))
-    yield
-    patch.undo()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data-home")))
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +111,7 @@ EMPTY = Template("empty")
 DEMO = Template("demo", import_demo)
 
 
-class Templates:
+class Templates(ABC):
     """The template databases of one kind (SQLite or PostgreSQL) of this session, built on first use."""
 
     def __init__(self, folder: Path) -> None:
@@ -139,17 +139,21 @@ class Templates:
         self._seal(url)
         return settings
 
+    @abstractmethod
     def _create(self, name: str) -> str:
-        raise NotImplementedError
+        """A new empty database for the template `name` (its URL)."""
 
+    @abstractmethod
     def _seal(self, url: str) -> None:
-        raise NotImplementedError
+        """Make the built template ready to be copied."""
 
+    @abstractmethod
     def _clone(self, template_url: str, path: Path) -> str:
-        raise NotImplementedError
+        """A copy of the template (its URL); `path` is where a file copy goes."""
 
+    @abstractmethod
     def drop(self, url: str) -> None:
-        """Remove a copy made by `copy` (SQLite copies live in the test's own temporary folder)."""
+        """Remove a copy made by `copy`."""
 
 
 class SqliteTemplates(Templates):
@@ -170,6 +174,12 @@ class SqliteTemplates(Templates):
         shutil.copyfile(make_url(template_url).database, path)
         return f"sqlite:///{path}"
 
+    def drop(self, url: str) -> None:
+        pass  # the copy lives in the test's own temporary folder
+
+
+DROPPERS = 4
+
 
 class PostgresTemplates(Templates):
     """Templates are databases named after this session's own, closed to connections once built (CREATE
@@ -188,10 +198,9 @@ class PostgresTemplates(Templates):
         self.makes: queue.SimpleQueue[str | None] = queue.SimpleQueue()  # templates to copy
         self.drops: queue.SimpleQueue[str | None] = queue.SimpleQueue()  # copies to drop
         self.failures: list[BaseException] = []
-        self.helpers = [
-            threading.Thread(target=self._work, args=(jobs, job), daemon=True)
-            for jobs, job in ((self.makes, self._make_ahead), (self.drops, self._drop_now))
-        ]
+        # Several droppers: each DROP DATABASE waits for a checkpoint, and drops waiting together share one.
+        work = [(self.makes, self._make_ahead)] + [(self.drops, self._drop_now)] * DROPPERS
+        self.helpers = [threading.Thread(target=self._work, args=w, daemon=True) for w in work]
         for helper in self.helpers:
             helper.start()
 
@@ -245,8 +254,8 @@ class PostgresTemplates(Templates):
         self.drops.put(make_url(url).database)
 
     def close(self) -> None:
-        self.makes.put(None)
-        self.drops.put(None)
+        for jobs in [self.makes] + [self.drops] * DROPPERS:
+            jobs.put(None)
         for helper in self.helpers:
             helper.join()
         leftovers = [d for ready in self.ready.values() for d in ready.queue if isinstance(d, str)]
