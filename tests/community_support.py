@@ -15,7 +15,7 @@ from dailypapers.store.papers import SqlStore
 from ingest_replay import API, Replay, Reply, fixture
 
 SESSION_COOKIE = "dp_session"
-RECORDED_ID = "2104.12255"  # a real arXiv API answer in the shared fixtures
+RECORDED_ID = "2104.12255"  # a real arXiv API answer in tests/fixtures
 EMPTY_FEED = fixture(API, "2026_id_0000.0000_*.xml")
 
 

@@ -10,13 +10,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from conftest import DEMO_DATA, make_settings
+from conftest import DEMO_DATA, Template, import_demo, make_settings
 from dailypapers.importers.formats import parse
 from dailypapers.records import PaperRecord
 from dailypapers.search.embedder import SentenceEmbedder
 from dailypapers.search.indexer import Indexer
 from dailypapers.search.service import Search
 from dailypapers.settings import Settings
+from dailypapers.store.engine import make_engine
 from dailypapers.store.papers import SqlStore
 from dailypapers.store.schema import papers
 
@@ -123,3 +124,30 @@ def build(store: SqlStore, settings: Settings, records: list[PaperRecord]) -> Se
     factory = shared_embedder(settings)
     Indexer(store.engine, settings, embedder_factory=factory).sync(embed_limit=-1)
     return Search(store.engine, settings, embedder_factory=factory, refresh_interval=0.0)
+
+
+def _index_purpose_corpus(settings: Settings) -> None:
+    store = SqlStore(make_engine(settings))
+    try:
+        build(store, settings, PURPOSE_PAPERS + demo_records(every=10)).close()
+    finally:
+        store.engine.dispose()
+
+
+# The purpose-written papers and every 10th paper of the demo slice (~320 papers), indexed and embedded: the
+# start of most search engine tests, built once per session (conftest.Templates).
+PURPOSE_CORPUS = Template("purpose-corpus", _index_purpose_corpus)
+
+
+def _index_demo(settings: Settings) -> None:
+    import_demo(settings)
+    engine = make_engine(settings)
+    try:
+        report = Indexer(engine, settings).sync(embed_limit=-1)
+        assert not any(report.pending.values()), report
+    finally:
+        engine.dispose()
+
+
+# The demo slice with both search indexes built by the indexer, from the embeddings that ship for it.
+DEMO_INDEXED = Template("demo-indexed", _index_demo)

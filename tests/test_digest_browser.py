@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from conftest import ROOT, make_settings
+from conftest import DEMO, ROOT, make_settings
 from dailypapers.digests import compose, delivery
 from dailypapers.store.subscriptions import Preferences
 from digest_support import DAY
@@ -18,15 +18,13 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def digest_html(sqlite_url, tmp_path):
-    from conftest import DEMO_DATA
-    from dailypapers.importers.files import import_file
+def digest_html(sqlite_templates, tmp_path):
     from dailypapers.store.engine import make_engine
     from dailypapers.store.papers import SqlStore
 
-    settings = make_settings(sqlite_url, base_url="https://papers.example.org", index_dir=tmp_path / "none")
+    url = sqlite_templates.copy(DEMO, tmp_path)
+    settings = make_settings(url, base_url="https://papers.example.org", index_dir=tmp_path / "none")
     store = SqlStore(make_engine(settings))
-    import_file(store, DEMO_DATA)
     composer = delivery.make_composer(settings, store.engine, compose.period_for("daily", DAY), None)
     prefs = Preferences("daily", 4, ["cs.CL", "cs.CV"], [{"q": "reinforcement learning", "mode": "keyword"}])
     _picks, body, _links = composer.body(prefs, set(), "k" * 32)

@@ -13,6 +13,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
+
 from digest_support import DAY, subscribe
 
 SUBSCRIBERS = 60
@@ -44,6 +46,7 @@ def _env(settings, sink_url: str) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_points_then_resume(settings, demo_store, smtp_sink, tmp_path):
     engine = demo_store.engine
     emails = [f"reader{i:02d}@example.org" for i in range(SUBSCRIBERS)]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import DEMO_DATA, make_settings
+from conftest import DEMO, make_settings
 from dailypapers.digests import candidates, compose, delivery
-from dailypapers.importers.files import import_file
 from dailypapers.services.search_sync import sync_search
 from dailypapers.store.engine import make_engine
 from dailypapers.store.papers import SqlStore
@@ -12,10 +11,9 @@ from dailypapers.store.subscriptions import Preferences
 from digest_support import DAY
 
 
-def test_saved_searches_use_the_search_engine(sqlite_url, tmp_path):
-    settings = make_settings(sqlite_url, index_dir=tmp_path / "index")
+def test_saved_searches_use_the_search_engine(sqlite_templates, tmp_path):
+    settings = make_settings(sqlite_templates.copy(DEMO, tmp_path), index_dir=tmp_path / "index")
     store = SqlStore(make_engine(settings))
-    import_file(store, DEMO_DATA)
     assert sync_search(settings, store.engine, embed_limit=-1).report is not None
     period = compose.period_for("daily", DAY)
     pool = candidates.load_pool(store.engine, period)

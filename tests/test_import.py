@@ -174,8 +174,11 @@ def table_count(store, table) -> int:
 
 
 def corpus_lines(n: int) -> list[bytes]:
+    """The first `n` lines of the committed corpus slice (tests/fixtures/corpus)."""
     with gzip.open(CORPUS, "rb") as source:
-        return list(itertools.islice(source, n))
+        lines = list(itertools.islice(source, n))
+    assert len(lines) == n, f"{CORPUS} has {len(lines)} lines, not {n}"
+    return lines
 
 
 # -- JSON Lines ---------------------------------------------------------------------------------------------
@@ -487,13 +490,15 @@ def test_byte_order_mark_and_crlf(url, store, tmp_path):
 
 @pytest.fixture(scope="module")
 def kill_slice(tmp_path_factory):
-    """The first KILL_SLICE papers of the corpus, gzipped, and what they should make."""
+    """KILL_SLICE papers, gzipped, and what they should make: the rows of the committed corpus slice again
+    and again, each paper under an arXiv id of its own (2501.00000 on): enough to be killed mid-way."""
+    rows = [json.loads(line) for line in corpus_lines(3000)]
     path = tmp_path_factory.mktemp("kill") / "slice.jsonl.gz"
     ids, feed, submitters, votes = set(), 0, set(), 0
-    with gzip.open(CORPUS, "rb") as source, gzip.open(path, "wb", compresslevel=1) as out:
-        for line in itertools.islice(source, KILL_SLICE):
-            out.write(line)
-            row = json.loads(line)
+    with gzip.open(path, "wb", compresslevel=1) as out:
+        for n in range(KILL_SLICE):
+            row = {**rows[n % len(rows)], "arxiv_id": f"2501.{n:05d}"}
+            out.write(json.dumps(row, ensure_ascii=False).encode() + b"\n")
             ids.add(row["arxiv_id"])
             feed += bool(row.get("daily_date") or row.get("submitted_on_daily_at"))
             if row.get("submitted_by"):
@@ -502,6 +507,7 @@ def kill_slice(tmp_path_factory):
     return path, {"papers": len(ids), "feed": feed, "users": len(submitters), "votes": votes}
 
 
+@pytest.mark.slow
 def test_import_killed_with_sigkill_and_rerun_has_every_paper_once(url, store, kill_slice, tmp_path):
     path, expected = kill_slice
     log = (tmp_path / "killed.log").open("w")

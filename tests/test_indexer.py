@@ -16,8 +16,6 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from conftest import DEMO_DATA
-from dailypapers.importers.files import import_file
 from dailypapers.search import state
 from dailypapers.search import vectors as vectors_module
 from dailypapers.search.embedder import packaged_model_path
@@ -235,16 +233,15 @@ def test_a_new_model_takes_over_only_when_every_paper_has_an_embedding(store, da
     search.close()
 
 
-def test_the_demo_embeddings_ship_for_every_bundled_paper(store, settings_):
+def test_the_demo_embeddings_ship_for_every_bundled_paper(demo_store, settings_):
     assert SHIPPED_EMBEDDINGS.stat().st_size < 3_000_000
     with np.load(SHIPPED_EMBEDDINGS, allow_pickle=False) as data:
         assert str(data["model"]) == DEFAULT_EMBEDDING_MODEL
         vectors = data["vectors"]
         assert vectors.dtype == np.float16 and vectors.shape == (len(data["arxiv_ids"]), 384)
         assert np.allclose(np.linalg.norm(vectors.astype(np.float32), axis=1), 1.0, atol=1e-2)
-    import_file(store, DEMO_DATA)
-    indexer = Indexer(store.engine, settings_)
-    assert indexer.load_shipped_embeddings() == store.count_papers() == 3133
+    indexer = Indexer(demo_store.engine, settings_)
+    assert indexer.load_shipped_embeddings() == demo_store.count_papers() == 3133
     assert indexer.count_missing(DEFAULT_EMBEDDING_MODEL) == 0
     assert indexer.load_shipped_embeddings() == 0  # only for papers lacking one
 
@@ -260,6 +257,7 @@ def _build_env(settings_) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 def test_index_build_killed_with_sigkill_resumes_to_exactly_one_embedding_each(store, settings_):
     store.upsert(demo_records(every=60))  # ~53 papers, none embedded
     total = store.count_papers()

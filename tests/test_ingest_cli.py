@@ -55,6 +55,7 @@ def rows(database_url: str, query):
         engine.dispose()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kill_after", [3, 6])
 def test_kill_9_during_an_oai_harvest_then_the_same_command_completes_it(database_url, kill_after):
     oai = OaiServer(total=40, per_page=4, delay=0.25)  # ten pages of four records, a slow server
@@ -183,6 +184,7 @@ def test_ingest_arxiv_ids_that_are_not_ids_are_skipped_and_counted(database_url,
     assert "2 skipped (not an arXiv id: 2)" in result.output
 
 
+@pytest.mark.slow
 def test_worker_stops_cleanly_on_sigterm(database_url):
     item = fixture(HF, "daily_item_2602.23229.json")
     with Replay(lambda path, query: Reply(b"[" + item + b"]", delay=1.5)) as server:

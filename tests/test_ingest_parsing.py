@@ -1,4 +1,4 @@
-"""The ingestion parsers on every recorded payload in shared/fixtures, on hostile input, and the pure rules
+"""The ingestion parsers on every recorded payload in tests/fixtures, on hostile input, and the pure rules
 (ids, authors, withdrawals, windows, schedule, Retry-After). No network, no database."""
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from conftest import default_template
 from dailypapers.papers import as_utc
 from dailypapers.search import query as query_text
 from dailypapers.search import service as service_module
@@ -17,7 +18,14 @@ from dailypapers.search.indexer import Indexer
 from dailypapers.search.service import Search
 from dailypapers.search.types import MAX_QUERY_CHARS, InvalidQuery, SearchFilters
 from dailypapers.store.schema import feed_entries, papers
-from search_support import PURPOSE_PAPERS, build, demo_records, ids_by_arxiv, paper, search_settings
+from search_support import (
+    PURPOSE_CORPUS,
+    PURPOSE_PAPERS,
+    ids_by_arxiv,
+    paper,
+    search_settings,
+    shared_embedder,
+)
 
 MODES = ("keyword", "semantic", "hybrid")
 
@@ -36,10 +44,16 @@ def index_dir(tmp_path):
 
 
 @pytest.fixture
+def database_template(request):
+    """The tests of `engine_search` start from a copy of PURPOSE_CORPUS, its indexes in `index_dir`."""
+    return PURPOSE_CORPUS if "engine_search" in request.fixturenames else default_template(request)
+
+
+@pytest.fixture
 def engine_search(store, database_url, index_dir):
     """A Search over the purpose-written papers plus every 10th paper of the demo slice (~320 papers)."""
     settings = search_settings(database_url, index_dir)
-    search = build(store, settings, PURPOSE_PAPERS + demo_records(every=10))
+    search = Search(store.engine, settings, embedder_factory=shared_embedder(settings), refresh_interval=0.0)
     search.ids = ids_by_arxiv(store)
     yield search
     search.close()

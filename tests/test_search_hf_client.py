@@ -22,26 +22,17 @@ import pytest
 from huggingface_hub import HfApi, constants
 from huggingface_hub.errors import BadRequestError
 
-from conftest import DEMO_DATA, LiveServer, make_settings
-from dailypapers.importers.files import import_file
-from dailypapers.search.indexer import Indexer
-from dailypapers.store.engine import make_engine, upgrade
-from dailypapers.store.papers import SqlStore
+from conftest import LiveServer, make_settings
 from demo_facts import KNOWN_ID, LATEST_DAY, RICH_ID, by_day, records
+from search_support import DEMO_INDEXED
 
 
 @pytest.fixture(scope="module")
-def live_search(tmp_path_factory):
+def live_search(tmp_path_factory, sqlite_templates):
     """A real HTTP server over the demo slice, with its search indexes built (module-scoped: read-only)."""
-    path = tmp_path_factory.mktemp("live-search") / "demo.db"
-    settings = make_settings(f"sqlite:///{path}")
-    upgrade(settings)
-    store = SqlStore(make_engine(settings))
-    import_file(store, DEMO_DATA)
-    report = Indexer(store.engine, settings).sync(embed_limit=-1)
-    assert not any(report.pending.values()), report
-    store.engine.dispose()
-    with LiveServer(settings) as server:
+    folder = tmp_path_factory.mktemp("live-search")
+    url = sqlite_templates.copy(DEMO_INDEXED, folder, "demo.db")
+    with LiveServer(make_settings(url, index_dir=folder / "index")) as server:
         yield server
 
 

@@ -16,13 +16,11 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import DEMO_DATA, make_settings
-from dailypapers.importers.files import import_file
-from dailypapers.search.indexer import Indexer
-from dailypapers.store.engine import make_engine, upgrade
-from dailypapers.store.papers import SqlStore
+from conftest import default_template, make_settings
+from dailypapers.store.engine import upgrade
 from dailypapers.web.app import create_app
 from demo_facts import KNOWN_ID, LATEST_DAY, RICH_ID, by_day, records
+from search_support import DEMO_INDEXED
 
 MODES = ("keyword", "semantic", "hybrid")
 ITEM_KEYS = {
@@ -104,23 +102,18 @@ HOSTILE = [
 ]
 
 
-def _build(settings):
-    upgrade(settings)
-    store = SqlStore(make_engine(settings), settings.trending_half_life_hours)
-    import_file(store, DEMO_DATA)
-    report = Indexer(store.engine, settings).sync(embed_limit=-1)
-    assert not any(report.pending.values()), report
-    return store
+@pytest.fixture
+def database_template(request):
+    """`indexed_client`'s tests start from a copy of DEMO_INDEXED, its indexes in the test's folder."""
+    return DEMO_INDEXED if "indexed_client" in request.fixturenames else default_template(request)
 
 
 @pytest.fixture(scope="module")
-def indexed_settings(tmp_path_factory):
+def indexed_settings(tmp_path_factory, sqlite_templates):
     """The demo slice on SQLite with both search indexes built (module-scoped: the tests only read)."""
     folder = tmp_path_factory.mktemp("search-web")
-    settings = make_settings(f"sqlite:///{folder / 'demo.db'}")
-    store = _build(settings)
-    store.engine.dispose()
-    return settings
+    url = sqlite_templates.copy(DEMO_INDEXED, folder, "demo.db")
+    return make_settings(url, index_dir=folder / "index")
 
 
 @pytest.fixture(scope="module")
@@ -131,10 +124,9 @@ def search_client(indexed_settings):
 
 @pytest.fixture
 def indexed_client(settings, demo_store, tmp_path):
-    """conftest's demo store (SQLite and PostgreSQL), indexed into a folder of this test."""
+    """conftest's demo store (SQLite and PostgreSQL), indexed into a folder of this test (a copy of
+    DEMO_INDEXED)."""
     settings = settings.model_copy(update={"index_dir": tmp_path / "index"})
-    report = Indexer(demo_store.engine, settings).sync(embed_limit=-1)
-    assert not any(report.pending.values()), report
     with TestClient(create_app(settings, store=demo_store)) as client:
         yield client
 
