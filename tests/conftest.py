@@ -32,7 +32,7 @@ from sqlalchemy.engine import make_url
 
 from dailypapers.importers.files import import_file
 from dailypapers.settings import Settings
-from dailypapers.store.engine import make_engine, upgrade
+from dailypapers.store.engine import make_engine, search_index_dir, upgrade
 from dailypapers.store.papers import SqlStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,8 +126,8 @@ class Templates(ABC):
         made_from, built = self._built[template.name]
         assert made_from == template, f"two templates named {template.name!r}"
         url = self._clone(built.database_url, folder / filename)
-        if built.search_index_dir.exists():
-            shutil.copytree(built.search_index_dir, folder / "index")
+        if search_index_dir(built).exists():
+            shutil.copytree(search_index_dir(built), folder / "index")
         return url
 
     def _build(self, template: Template) -> Settings:
