@@ -68,8 +68,8 @@ def test_repeated_reads_are_served_from_memory_until_a_write(client, demo_store,
 def test_only_anonymous_feed_pages_that_succeeded_are_kept(client):
     cache = _page_cache(client.app)
     before = (cache.hits, cache.misses)
-    client.get("/papers/trending")  # scores move with the clock
     client.get("/feeds/daily.rss")
+    client.get("/api/papers/search?q=attention")
     assert (cache.hits, cache.misses) == before
     assert client.get("/papers/date/2099-13-45").status_code == 404
     assert client.get("/api/daily_papers?limit=0").status_code == 400
@@ -123,3 +123,46 @@ def test_requests_arriving_while_a_page_is_built_wait_for_it():
     anyio.run(main)
     assert calls == 1 and cache.misses == 1 and cache.hits == 19
     assert bodies == [b"<p>the page</p>"] * 20
+
+
+def test_trending_is_kept_a_minute_whatever_changes(client, demo_store, monkeypatch):
+    from dailypapers.web import cache as page_cache
+
+    cache = _page_cache(client.app)
+    first = client.get("/papers/trending.json").json()["papers"][0]
+    latest = date.fromisoformat(client.get("/index.json").json()["period"]["key"])
+    demo_store.upsert([_paper("2608.99993", latest, 10_000_000)])  # would lead trending at once
+    hits = cache.hits
+    assert client.get("/papers/trending.json").json()["papers"][0] == first  # at most a minute stale
+    assert cache.hits == hits + 1
+    monkeypatch.setattr(page_cache, "TRENDING_SECONDS", 0.0)
+    cache.timed.clear()
+    assert client.get("/papers/trending.json").json()["papers"][0]["paper"]["id"] == "2608.99993"
+
+
+def test_paper_pages_are_cached_until_their_paper_changes(client, demo_store):
+    from community_support import account, token
+
+    cache = _page_cache(client.app)
+    url = "/api/papers/2608.20336"
+    before = client.get(url).json()
+    hits = cache.hits
+    assert client.get(url).json() == before and client.get("/papers/2608.20336").status_code == 200
+    assert client.get("/papers/2608.20336").status_code == 200
+    assert cache.hits == hits + 2
+    headers = token(demo_store, account(demo_store, "cachereader"))
+    client.post("/api/papers/2608.20336/upvote", headers=headers)
+    assert client.get(url).json()["upvotes"] == before["upvotes"] + 1  # the next read sees the vote
+    client.post("/api/papers/2608.20336/comments", json={"comment": "Seen at once"}, headers=headers)
+    assert "Seen at once" in client.get("/papers/2608.20336").text
+
+
+def test_cached_answers_go_gzipped_to_clients_that_take_it(client):
+    plain = client.get("/papers/trending.json", headers={"Accept-Encoding": "identity"})
+    packed = client.get("/papers/trending.json", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip" and packed.headers["vary"] == "Accept-Encoding"
+    assert packed.json() == plain.json()  # the client unpacked it
+    assert int(packed.headers["content-length"]) < len(plain.content) / 3
+    page = client.get("/papers/2608.20336", headers={"Accept-Encoding": "gzip"})  # an uncached build too
+    assert page.headers["content-encoding"] == "gzip"

@@ -9,6 +9,7 @@ from pathlib import Path
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dailypapers import __version__
@@ -149,6 +150,8 @@ def create_app(
     digest_subscriptions.install(app)  # digests: sign-up, confirm, preferences, unsubscribe
     app.include_router(pages.router)
     app.add_middleware(PageCache, version=page_version)  # inside PathHygiene: sees folded paths
+    # Outside the page cache, whose own answers come gzipped already (compressed once, when stored).
+    app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
     app.add_middleware(PathHygiene)
     # Outermost: a body or head over its cap is refused before anything else reads it.
     app.add_middleware(
