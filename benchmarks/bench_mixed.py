@@ -412,9 +412,7 @@ def during_index_build(database_url: str, folder: Path, duration: int) -> dict:
         busy = wrk(server.base, script, duration, 8)
         still_building = build.poll() is None
         build.wait()
-        log(
-            f"search during index build: p95 {busy['p95']:.1f} ms (building till the end: {still_building})"
-        )
+        log(f"search during index build: p95 {busy['p95']:.1f} ms (building till the end: {still_building})")
     return {"quiet": quiet, "busy": busy, "ratio": busy["p95"] / quiet["p95"], "covered": still_building}
 
 

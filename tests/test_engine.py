@@ -199,3 +199,48 @@ def test_sqlite_errors_that_mean_not_now(message, kind):
     assert (
         engines.unavailable(sa.exc.IntegrityError("INSERT", None, sqlite3.IntegrityError("UNIQUE"))) is None
     )
+
+
+HOLD = """
+import sys, time
+from dailypapers.settings import Settings
+from dailypapers.store import engine as engines
+settings = Settings(environment="development", database_url=sys.argv[1])
+engine = engines.make_engine(settings)
+with engines.write_transaction(engine) as conn:
+    conn.exec_driver_sql("SELECT 1")
+    print("holding", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_writers_of_two_processes_queue_on_the_lock_file_with_a_bounded_wait(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    engines.upgrade(Settings(environment="development", database_url=url))
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, url, "1.5"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        assert (tmp_path / "two.db.writers-lock").exists()
+        impatient = engines.make_engine(
+            Settings(environment="development", database_url=url, sqlite_write_wait_seconds=0.2)
+        )
+        started = time.monotonic()
+        with pytest.raises(engines.DatabaseBusy):
+            with engines.write_transaction(impatient):
+                pass
+        assert time.monotonic() - started < 1.0  # the bounded wait, not SQLite's busy timeout
+        impatient.dispose()
+        # A patient writer of this process gets in the moment the other process lets go.
+        patient = engines.make_engine(
+            Settings(environment="development", database_url=f"sqlite:///{tmp_path}/./two.db")
+        )
+        with engines.write_transaction(patient) as conn:
+            conn.exec_driver_sql("SELECT 1")
+        assert holder.poll() is not None or time.monotonic() - started >= 1.0
+        patient.dispose()
+    finally:
+        holder.wait(10)

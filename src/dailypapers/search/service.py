@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,7 @@ FUSION_CANDIDATES = 200  # from each list, for hybrid ranking
 EXACT_FILTER_MAX = 20_000  # filters passing at most this many papers: exact search among them
 MAX_OFFSET = 10_000
 MAX_LIMIT = 1_000
+QUERY_VECTORS_KEPT = 4096  # 384 floats each: 6 MB
 
 
 class Search:
@@ -67,6 +69,9 @@ class Search:
         self._refresh_lock = threading.Lock()
         self._background: threading.Thread | None = None
         self._stop = threading.Event()
+        # The vectors of recent queries: people search for the same topics ("attention", "diffusion"), and
+        # embedding a query is a third of a hybrid search's CPU. Bounded; one model's vectors at a time.
+        self._query_vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 
     # -- the service --------------------------------------------------------------------------------
 
@@ -112,13 +117,27 @@ class Search:
 
     # -- rankings -------------------------------------------------------------------------------------------
 
+    def _query_vector(self, model: str, text: str) -> np.ndarray:
+        key = (model, text)
+        with self._lock:
+            vector = self._query_vectors.get(key)
+            if vector is not None:
+                self._query_vectors.move_to_end(key)
+                return vector
+        vector = self.embedder(model).embed_query(text)
+        with self._lock:
+            self._query_vectors[key] = vector
+            while len(self._query_vectors) > QUERY_VECTORS_KEPT:
+                self._query_vectors.popitem(last=False)
+        return vector
+
     def _semantic(self, text: str, filters: SearchFilters, k: int) -> list[tuple[int, float]]:
         model = self.model
         vectors = self.vectors(model)
         vectors.ensure_loaded()
         if vectors.size == 0:
             return []
-        vector = self.embedder(model).embed_query(text)
+        vector = self._query_vector(model, text)
         if not _has_filters(filters):
             return vectors.search(vector, k)
         passing = self.keyword.count(filters)

@@ -3,7 +3,9 @@ password, the default search index dir), and migrations."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 import sqlite3
 import threading
 import time
@@ -166,11 +168,12 @@ class _WriterGate:
     process's long transaction), writers fail fast with DatabaseBusy and the web server's threads stay free
     for readers, which WAL never makes wait."""
 
-    def __init__(self, wait_seconds: float, max_waiting: int) -> None:
+    def __init__(self, wait_seconds: float, max_waiting: int, lock_path: Path | None = None) -> None:
         self.lock = threading.RLock()
         self.wait_seconds = wait_seconds
         self.seats = threading.BoundedSemaphore(max_waiting)
         self.depth = threading.local()  # a thread already holding the lock re-enters without a seat
+        self.across = _FileLock(lock_path) if lock_path is not None else None
 
     @contextmanager
     def held(self) -> Iterator[None]:
@@ -185,16 +188,63 @@ class _WriterGate:
         if not self.seats.acquire(blocking=False):
             raise DatabaseBusy("The database is busy (too many writes waiting); try again in a moment.")
         try:
+            deadline = time.monotonic() + self.wait_seconds
             if not self.lock.acquire(timeout=self.wait_seconds):
                 raise DatabaseBusy("The database is busy; try again in a moment.")
-            self.depth.n = 1
             try:
-                yield
+                if self.across is not None and not self.across.acquire(deadline):
+                    raise DatabaseBusy("The database is busy; try again in a moment.")
+                self.depth.n = 1
+                try:
+                    yield
+                finally:
+                    self.depth.n = 0
+                    if self.across is not None:
+                        self.across.release()
             finally:
-                self.depth.n = 0
                 self.lock.release()
         finally:
             self.seats.release()
+
+
+class _FileLock:
+    """The writers of all processes of one machine on one SQLite file, queued on a lock file beside it.
+
+    Without it two web processes (`serve --workers 2`) meet at SQLite's own lock, whose busy handler sleeps
+    1, 2, 5 ... 100 ms between tries: a write of a millisecond waited tens. Here one thread per process (the
+    gate's holder) tries an flock every fraction of a millisecond instead. Best effort: where the lock file
+    cannot be made (a read-only folder), SQLite's lock alone decides, as before."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd: int | None = None
+
+    def _open(self) -> int | None:
+        if self.fd is None:
+            try:
+                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError:
+                return None
+        return self.fd
+
+    def acquire(self, deadline: float) -> bool:
+        fd = self._open()
+        if fd is None:
+            return True
+        pause = 0.0002
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 0.002)
+
+    def release(self) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
 
 
 _SQLITE_WRITERS: dict[str, _WriterGate] = {}
@@ -208,8 +258,14 @@ def _configure_writers(engine: Engine, settings: Settings) -> None:
     with _SQLITE_WRITERS_GUARD:
         gate = _SQLITE_WRITERS.get(real)
         if gate is None:
-            gate = _WriterGate(settings.sqlite_write_wait_seconds, settings.sqlite_max_waiting_writers)
+            plain_file = real != ":memory:" and not name.startswith("file:")  # not a URI with options
+            lock_path = Path(f"{real}.writers-lock") if plain_file else None
+            gate = _WriterGate(
+                settings.sqlite_write_wait_seconds, settings.sqlite_max_waiting_writers, lock_path
+            )
             _SQLITE_WRITERS[real] = gate
+        else:  # one process, one deployment's settings: the latest engine's wait applies
+            gate.wait_seconds = settings.sqlite_write_wait_seconds
         # Two spellings of one file share a gate: resolved once here, not on every write.
         _SQLITE_WRITERS[name] = gate
 
