@@ -1,5 +1,5 @@
 """`/openapi.json` tells the truth: schemathesis drives every operation of the app, in process, over the demo
-database on SQLite, as three callers (anonymous, a personal API token, a moderator's browser session), and
+database on SQLite and on PostgreSQL, as three callers (anonymous, a personal API token, a moderator's browser session), and
 runs all its response checks on every answer: no 5xx, only documented statuses, content types and headers,
 bodies that match their shapes (the models forbid undescribed keys), and no credentials ignored.
 
@@ -19,6 +19,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 import dailypapers
+from conftest import EMPTY
 from dailypapers.importers.files import import_file
 from dailypapers.search.indexer import Indexer
 from dailypapers.settings import Settings
@@ -54,13 +55,17 @@ class Site:
     csrf: str
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Site:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def site(request, tmp_path_factory) -> Site:
     folder = tmp_path_factory.mktemp("conformance")
+    if request.param == "sqlite":
+        url = f"sqlite:///{folder / 'demo.db'}"
+    else:
+        url = request.getfixturevalue("postgresql_templates").copy(EMPTY, folder)
     config = Settings(
         environment="test",
         secret_key="test-secret-key-0123456789",
-        database_url=f"sqlite:///{folder / 'demo.db'}",
+        database_url=url,
         index_dir=folder / "index",
         web_jobs=False,  # a submission of an unknown paper queues a job; nothing asks arXiv
         arxiv_api_url="http://127.0.0.1:9/api/query",
@@ -123,7 +128,16 @@ def session_schema(site):
     return _schema(site, {"session": {"api_key": site.session}}, {"X-CSRF-Token": site.csrf})
 
 
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+# Derandomized in CI: the same cases every run, so a red build means a change broke something, not that the
+# generator drew a new case this time. DAILYPAPERS_CONFORMANCE_SEED=random (and more EXAMPLES) for a
+# campaign that explores. (Random runs can draw `category=null`: a query string has no null, so that is the
+# string "null", which the route rightly takes as a category name; schemathesis calls it accepted bad data.)
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=os.environ.get("DAILYPAPERS_CONFORMANCE_SEED") != "random",
+)
 anonymous = schemathesis.pytest.from_fixture("anonymous_schema")
 with_token = schemathesis.pytest.from_fixture("token_schema")
 with_session = schemathesis.pytest.from_fixture("session_schema")
