@@ -1,7 +1,8 @@
 """`/openapi.json` tells the truth: schemathesis drives every operation of the app, in process, over the demo
 database on SQLite and on PostgreSQL, as three callers (anonymous, a personal API token, a moderator's
-browser session), and runs all its response checks on every answer: no 5xx, only documented statuses, content types and headers,
-bodies that match their shapes (the models forbid undescribed keys), and no credentials ignored.
+browser session), and runs all its response checks on every answer: no 5xx, only documented statuses,
+content types and headers, bodies that match their shapes (the models forbid undescribed keys), and no
+credentials ignored.
 
 Bounded: a few dozen generated cases per operation (`EXAMPLES`), besides schemathesis's deterministic
 coverage cases (edges of every declared bound and type).
