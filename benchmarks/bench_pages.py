@@ -21,8 +21,17 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench_mixed import PERCENTILES, Server, _lua, copy_sqlite, copy_to_postgres, log, prepared_database
-from bench_mixed import sample_queries, wrk
+from bench_mixed import (
+    PERCENTILES,
+    Server,
+    _lua,
+    copy_sqlite,
+    copy_to_postgres,
+    log,
+    prepared_database,
+    sample_queries,
+    wrk,
+)
 from common import CORPUS, fresh_postgres, markdown_table, median
 
 TARGETS = {  # (req/s at least, p95 ms at most), from the issue "Every page fast under load"
