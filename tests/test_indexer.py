@@ -83,6 +83,17 @@ def test_incremental_sync_makes_a_new_paper_searchable(store, settings_):
     assert again.embedded == {} and len(embedding_rows(store)) == len(ids_by_arxiv(store))
 
 
+def test_similar_papers_are_kept_until_the_vector_index_changes(store, settings_):
+    search = build(store, settings_, PURPOSE_PAPERS + demo_records(every=40))
+    zorblax = ids_by_arxiv(store)["2611.90001"]
+    before = search.similar(zorblax, limit=5)
+    assert search.similar(zorblax, limit=5) == before  # from memory
+    twin = paper("2611.90201", "Zorblax networks for graph reasoning, again", PURPOSE_PAPERS[0].abstract)
+    store.upsert([twin])
+    search.sync()  # a new embedding: the index grows, the kept neighbours are retired
+    assert ids_by_arxiv(store)["2611.90201"] in [hit.paper_id for hit in search.similar(zorblax, limit=5)]
+
+
 def test_a_changed_abstract_is_reindexed_and_reembedded(store, settings_):
     search = build(store, settings_, PURPOSE_PAPERS)
     before = {pid: eid for eid, pid in embedding_rows(store)}
