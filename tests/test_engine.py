@@ -244,3 +244,14 @@ def test_writers_of_two_processes_queue_on_the_lock_file_with_a_bounded_wait(tmp
         patient.dispose()
     finally:
         holder.wait(10)
+
+
+def test_a_plain_postgresql_url_uses_the_installed_driver(postgres_server_url):
+    plain = postgres_server_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    engine = engines.make_engine(Settings(environment="development", database_url=plain))
+    try:
+        assert engine.dialect.driver == "psycopg"
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT 1").scalar_one() == 1
+    finally:
+        engine.dispose()

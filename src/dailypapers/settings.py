@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default_factory=default_database_url,
         description="SQLAlchemy URL: `sqlite:///path.db` (default: in the user's data directory) "
-        "or `postgresql+psycopg://user@host/db`.",
+        "or `postgresql://user@host/db`.",
     )
     base_url: str = Field(
         "http://127.0.0.1:8000",

@@ -19,7 +19,9 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
+
+from dailypapers.store.engine import parse_url
 
 
 class BackupError(Exception):
@@ -64,13 +66,13 @@ def _run(command: list[str], what: str, env: dict[str, str]) -> None:
 
 def default_name(database_url: str, stamp: str) -> str:
     """The file name of a backup taken at `stamp` (YYYYmmddTHHMMSS): `.db` for SQLite, `.dump` otherwise."""
-    backend = make_url(database_url).get_backend_name()
+    backend = parse_url(database_url).get_backend_name()
     return f"dailypapers-{stamp}.{'db' if backend == 'sqlite' else 'dump'}"
 
 
 def backup(database_url: str, dest: Path) -> Path:
     """Write a backup of the database to the file `dest`; returns it. Refuses to overwrite a file."""
-    url = make_url(database_url)
+    url = parse_url(database_url)
     if dest.exists():
         raise BackupError(f"{dest} exists; give a new file name (a backup never overwrites one)")
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -108,7 +110,7 @@ def backup(database_url: str, dest: Path) -> Path:
 def restore(source: Path, database_url: str, *, replace: bool = False) -> None:
     """Restore the backup file `source` into the database. An existing SQLite file, or a PostgreSQL database
     holding tables, is replaced only with `replace=True` (stop the site first)."""
-    url = make_url(database_url)
+    url = parse_url(database_url)
     if not source.is_file():
         raise BackupError(f"there is no backup file at {source}")
     if url.get_backend_name() == "sqlite":

@@ -27,8 +27,17 @@ from dailypapers.settings import Settings, default_data_dir
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
+def parse_url(database_url: str):
+    """The settings' database URL, with `postgresql://` meaning the psycopg driver (the one installed;
+    SQLAlchemy's own default for that scheme is psycopg2)."""
+    url = make_url(database_url)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
 def make_engine(settings: Settings) -> Engine:
-    url = make_url(settings.database_url)
+    url = parse_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
