@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -68,11 +69,19 @@ def demo(
         _demo(host, port, database, keep=True)
         return
     folder = Path(tempfile.mkdtemp(prefix="dailypapers-demo-"))
+    # uvicorn stops on SIGINT (Ctrl-C) and SIGTERM, then raises the signal again with the handler it found:
+    # SIGINT's raises KeyboardInterrupt, SIGTERM's default would end the process before the folder goes.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         _demo(host, port, folder / "demo.db", keep=False)
     finally:
-        # The database, its indexes and the mail go with the demo (Ctrl-C; SIGTERM ends uvicorn alike).
+        # The database, its indexes and the mail go with the demo.
         shutil.rmtree(folder, ignore_errors=True)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum: int, _frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _demo(host: str, port: int, database: Path, *, keep: bool) -> None:
@@ -115,8 +124,8 @@ def _demo(host: str, port: int, database: Path, *, keep: bool) -> None:
     app = create_app(settings)
     if app.state.search.warm() and outcome.report is not None:
         console.print(
-            f"Search ready: {outcome.report.keyword_indexed:,} papers indexed, the model and both indexes "
-            f"loaded in {time.perf_counter() - started:.1f}s.",
+            f"Search ready {time.perf_counter() - started:.1f}s after the start: "
+            f"{outcome.report.keyword_indexed:,} papers indexed, the model and both indexes loaded.",
             soft_wrap=True,
         )
     console.print(

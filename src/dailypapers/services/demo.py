@@ -25,6 +25,7 @@ from dailypapers.store.papers import UpsertCounts
 
 SLICE_LAST_DAY = date(2026, 8, 21)
 HELD_BACK = 4
+HELD_BACK_AGE_DAYS = 3
 DAY_FIELDS = ("daily_date",)
 TIME_FIELDS = ("published_at", "submitted_on_daily_at")
 # What makes a line of the slice a feed entry; a held-back paper loses these (its Hugging Face upvotes would
@@ -79,10 +80,22 @@ def _lines(source: Path) -> Iterator[dict[str, Any]]:
                 yield orjson.loads(line)
 
 
+def _published_within(row: dict[str, Any], days: int) -> bool:
+    published = row.get("published_at")
+    if not isinstance(published, str):
+        return False
+    try:
+        return (SLICE_LAST_DAY - date.fromisoformat(published[:10])).days <= days
+    except ValueError:
+        return False
+
+
 def held_back_ids(rows: list[dict[str, Any]], count: int = HELD_BACK) -> list[str]:
-    """The papers kept off the feed: the least upvoted of the slice's last day (its best stay on it)."""
+    """The papers kept off the feed: the least upvoted of the slice's last day (its best stay on it) among
+    those published in the days just before it, well within the submission window."""
     last_day = SLICE_LAST_DAY.isoformat()
-    on_last = [r for r in rows if r.get("daily_date") == last_day]
+    recent = [r for r in rows if _published_within(r, HELD_BACK_AGE_DAYS)]
+    on_last = [r for r in recent if r.get("daily_date") == last_day]
     on_last.sort(key=lambda r: (r.get("upvotes") or 0, r["arxiv_id"]))
     return sorted(r["arxiv_id"] for r in on_last[:count])
 
