@@ -84,8 +84,11 @@ def test_reader_walks_from_the_front_page_to_a_paper_and_back_a_day(page, demo):
     card = cards.nth(1)
     arxiv_id = card.get_attribute("data-arxiv-id")
     title = card.locator(".title a").inner_text().strip()
+    # Cards name the first three authors; how many there are is in the names' title.
     authors = int(
-        re.search(r"([\d,]+) authors?", card.locator(".meta").inner_text()).group(1).replace(",", "")
+        re.search(r"([\d,]+) authors?", card.locator(".card-authors").get_attribute("title"))
+        .group(1)
+        .replace(",", "")
     )
     card.locator(".title a").click()
     expect(page).to_have_url(f"{demo.url}/papers/{arxiv_id}")

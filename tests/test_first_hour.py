@@ -30,6 +30,8 @@ SCREENSHOTS = ROOT / "docs" / "screenshots" / "first-hour"
 PASSWORD = "a long enough passphrase"
 DEVICES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 WALKS = [(device, scheme) for device in DEVICES for scheme in ("light", "dark")]
+# The screenshots, in the order of the walk (the menu: phones only).
+SHOTS = ["front", "search", "menu", "mail", "paper", "trending", "subscribed"]
 # Without a network, arXiv cannot be asked: the submission's job must say so soon, not hang.
 FAILS_WITHIN_S = 30
 
@@ -78,7 +80,6 @@ class Walk:
         self.axe = axe
         self.violations: list[str] = []
         self.checked: set[str] = set()
-        self.shots = 0
 
     @property
     def phone(self) -> bool:
@@ -91,10 +92,9 @@ class Walk:
             self.violations += axe_violations(self.page, self.axe)
 
     def shot(self, step: str, *, full_page: bool = False) -> None:
-        self.shots += 1
         if os.environ.get("DAILYPAPERS_SCREENSHOTS") == "1":
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            name = f"{self.shots:02d}-{step}-{self.device}-{self.scheme}.png"
+            name = f"{SHOTS.index(step) + 1:02d}-{step}-{self.device}-{self.scheme}.png"
             self.page.screenshot(path=SCREENSHOTS / name, full_page=full_page)
 
     def nav(self, name: str) -> None:
@@ -103,7 +103,12 @@ class Walk:
             menu = self.page.locator("details.nav-menu")
             expect(self.page.locator(".nav-wide")).to_be_hidden()
             menu.locator("summary").click()
-            menu.locator("nav").get_by_role("link", name=name, exact=True).click()
+            link = menu.locator("nav").get_by_role("link", name=name, exact=True)
+            expect(link).to_be_visible()
+            if "menu" not in self.checked:
+                self.check("menu")
+                self.shot("menu")
+            link.click()
         else:
             self.page.locator(".nav-wide").get_by_role("link", name=name, exact=True).click()
 
@@ -238,6 +243,7 @@ def test_a_newcomers_first_hour(chromium, demo, held_back, axe, device, scheme):
     page.goto("/papers/trending")
     expect(page.locator(".trend-score").first).to_contain_text(re.compile(r"[\d.]+ fresh upvotes: "))
     walk.check("trending")
+    walk.shot("trending")
     banner = page.locator(".digest-banner")
     banner.get_by_role("button", name=f"Send them to {email}").click()
     expect(page.locator("h1")).to_have_text("You are subscribed")
