@@ -49,9 +49,12 @@ POSTGRES_ADMIN_URL = os.environ.get(
 def _data_home(tmp_path_factory):
     """The user's data directory is a temporary one: derived search indexes of PostgreSQL databases (whose
     default place is `<data dir>/index/<hash of the URL>`) and the CLI's defaults never land in the real one.
-    Child processes inherit it."""
+    Child processes inherit it, and the search warm-up left off."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data-home")))
+        # Apps the tests start do not load the embedding model while starting (seconds of CPU each); the
+        # tests of that warm-up turn it on themselves, and the browser tests' `dailypapers demo` does it.
+        patch.setenv("DAILYPAPERS_SEARCH_WARMUP", "false")
         yield
 
 

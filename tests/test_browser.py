@@ -8,20 +8,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from browser_support import CHROMIUM_ARGS, chromium_browser  # noqa: F401
+from browser_support import CHROMIUM_ARGS, answers, chromium_browser, running_demo  # noqa: F401
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -29,81 +21,13 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-# Not a timing target (that is in docs/benchmarks.md): only how long to wait before calling the demo hung.
-GIVE_UP_AFTER_S = 300
 DAY_URL = re.compile(r"/papers/date/(\d{4}-\d{2}-\d{2})$")
-
-
-@dataclass
-class Demo:
-    url: str
-    process: subprocess.Popen
-    startup_seconds: float
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _demo_command() -> list[str]:
-    """The installed `dailypapers` script, preferably the one next to this interpreter."""
-    beside = Path(sys.executable).with_name("dailypapers")
-    script = str(beside) if beside.exists() else shutil.which("dailypapers")
-    if script is None:
-        return [sys.executable, "-c", "from dailypapers.cli import main; main()"]
-    return [script]
-
-
-def _isolated_env(tmp: Path) -> dict[str, str]:
-    """No DAILYPAPERS_* from the caller's shell; the demo's temporary folder inside pytest's tmp."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DAILYPAPERS_")}
-    env["TMPDIR"] = str(tmp)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("demo")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = tmp / "demo.log"
-    with log_path.open("wb") as log:
-        started = time.monotonic()
-        process = subprocess.Popen(
-            [*_demo_command(), "demo", "--port", str(port)],
-            env=_isolated_env(tmp),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    try:
-        while not _answers(url + "/"):
-            if process.poll() is not None:
-                pytest.fail(f"`dailypapers demo` exited with {process.returncode}:\n{log_path.read_text()}")
-            if time.monotonic() - started > GIVE_UP_AFTER_S:
-                pytest.fail(f"`dailypapers demo` never answered on {url}:\n{log_path.read_text()}")
-            time.sleep(0.1)
-        elapsed = time.monotonic() - started
-        assert process.poll() is None, "something else answered on the demo's port"
-        yield Demo(url=url, process=process, startup_seconds=elapsed)
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+    with running_demo(tmp_path_factory.mktemp("demo")) as demo:
+        yield demo
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +60,7 @@ def test_demo_serves_its_first_page(demo, record_property):
         f"`dailypapers demo` answered its first page {demo.startup_seconds:.2f} s after the command started"
     )
     record_property("demo_startup_seconds", round(demo.startup_seconds, 3))
-    assert _answers(demo.url + "/papers/trending")
+    assert answers(demo.url + "/papers/trending")
 
 
 def test_reader_walks_from_the_front_page_to_a_paper_and_back_a_day(page, demo):
@@ -160,8 +84,11 @@ def test_reader_walks_from_the_front_page_to_a_paper_and_back_a_day(page, demo):
     card = cards.nth(1)
     arxiv_id = card.get_attribute("data-arxiv-id")
     title = card.locator(".title a").inner_text().strip()
+    # Cards name the first three authors; how many there are is in the names' title.
     authors = int(
-        re.search(r"([\d,]+) authors?", card.locator(".meta").inner_text()).group(1).replace(",", "")
+        re.search(r"([\d,]+) authors?", card.locator(".card-authors").get_attribute("title"))
+        .group(1)
+        .replace(",", "")
     )
     card.locator(".title a").click()
     expect(page).to_have_url(f"{demo.url}/papers/{arxiv_id}")

@@ -146,6 +146,11 @@ class Settings(BaseSettings):
         description="CPU threads of the embedding model for batches (index build, imports, ingestion); 0: "
         "every core. A web process embeds each query on one thread (requests run side by side).",
     )
+    search_warmup: bool = Field(
+        True,
+        description="Load the embedding model and both search indexes, and run one query, while the web "
+        "server starts, so that the first search is as quick as the rest (startup takes a few seconds more).",
+    )
     background_nice: int = Field(
         10,
         ge=0,

@@ -331,6 +331,36 @@ class CommunityStore:
                 ).scalars()
             )
 
+    def recent_upvotes(self, paper_ids: Iterable[int], since: datetime) -> dict[int, int]:
+        """Upvotes that count as cast at `since` or later, by paper (papers with none are left out): our own
+        rows by their time, and a paper's imported Hugging Face upvotes by the moment they count from in the
+        trending key (its first day on the feed, see dailypapers.trending)."""
+        wanted = list(dict.fromkeys(paper_ids))
+        if not wanted:
+            return {}
+        own = (
+            select(upvotes.c.paper_id, func.count())
+            .where(upvotes.c.paper_id.in_(wanted), upvotes.c.created_at >= since)
+            .group_by(upvotes.c.paper_id)
+        )
+        first_day = (
+            select(feed_entries.c.paper_id, func.min(feed_entries.c.submitted_at).label("first_at"))
+            .where(feed_entries.c.paper_id.in_(wanted))
+            .group_by(feed_entries.c.paper_id)
+            .subquery()
+        )
+        imported = (
+            select(papers.c.id, papers.c.imported_upvotes)
+            .join(first_day, first_day.c.paper_id == papers.c.id)
+            .where(papers.c.imported_upvotes > 0, first_day.c.first_at >= since)
+        )
+        counts: dict[int, int] = {}
+        with self.engine.connect() as conn:
+            for rows in (conn.execute(own), conn.execute(imported)):
+                for paper_id, count in rows:
+                    counts[paper_id] = counts.get(paper_id, 0) + count
+        return counts
+
     def upvoters(self, paper_id: int, *, limit: int = 100) -> tuple[list[UserView], int]:
         """The most recent upvoters of a paper (up to `limit`) and how many there are in all."""
         query = (

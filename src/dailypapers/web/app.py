@@ -8,7 +8,6 @@ from pathlib import Path
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
-from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -24,11 +23,14 @@ from dailypapers.store.engine import make_engine
 from dailypapers.store.jobs import SqlJobStore
 from dailypapers.store.papers import SqlStore
 from dailypapers.web import (
+    about,
     accounts,
     api,
     apidocs,
     auth,
+    citations,
     community,
+    devmail,
     errors,
     feeds,
     openapi,
@@ -38,6 +40,7 @@ from dailypapers.web import (
     templating,
 )
 from dailypapers.web import subscriptions as digest_subscriptions
+from dailypapers.web.assets import Assets
 from dailypapers.web.cache import PageCache
 from dailypapers.web.limits import RequestLimits
 from dailypapers.web.security import SecurityHeaders
@@ -94,6 +97,10 @@ def create_app(
         limiter.total_tokens = max(limiter.total_tokens, settings.sqlite_max_waiting_writers + READER_THREADS)
         if app.state.jobs is not None:
             app.state.jobs.start()
+        if settings.search_warmup:
+            # Before the first request (uvicorn listens once this returns): the first search is as quick as
+            # any other, instead of waiting seconds for the model. In a thread: the loop stays free meanwhile.
+            await anyio.to_thread.run_sync(app.state.search.warm)
         yield
         if app.state.jobs is not None:
             app.state.jobs.stop()
@@ -116,7 +123,7 @@ def create_app(
     app.state.store = store
     # Account mail and digests go through this one mailer (tests pass one aimed at their SMTP server).
     app.state.mailer = mailer if mailer is not None else make_mailer(settings)
-    # Opened on first use: startup stays fast and the embedding model loads with the first semantic query.
+    # Opened while the server starts (settings.search_warmup), else on first use.
     app.state.search = (
         search.LazySearch.of(search_service)
         if search_service is not None
@@ -130,7 +137,9 @@ def create_app(
     app.state.accounts = AccountStore(store)
     auth.install(app)
     apidocs.install(app)  # its assets' mount goes before /static, which would take their paths
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    assets = Assets(HERE / "static")
+    app.mount("/static", assets, name="static")
+    app.state.templates.env.globals["static_url"] = assets.url
     # Submissions, upvotes, comments, moderation: before the routes whose `/papers/{id:path}` catch all.
     community.install(app)
     job_store = SqlJobStore(store.engine)
@@ -148,7 +157,13 @@ def create_app(
     app.include_router(accounts.router)
     app.include_router(accounts.api_router)
     digest_subscriptions.install(app)  # digests: sign-up, confirm, preferences, unsubscribe
+    if settings.environment == "development":
+        app.include_router(devmail.router)
+    app.include_router(about.router)
+    app.include_router(citations.router)  # before pages.router, whose /papers/{value:path} would catch .bib
     app.include_router(pages.router)
+    # A form on a paper page that fails (an empty comment) shows the page again with its message in place.
+    app.state.render_paper = pages.render_paper
     app.add_middleware(PageCache, version=page_version)  # inside PathHygiene: sees folded paths
     # Outside the page cache, whose own answers come gzipped already (compressed once, when stored).
     app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)

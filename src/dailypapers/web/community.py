@@ -527,6 +527,19 @@ def api_delete_comment(comment_id: int, account: RequiredAccount, _csrf: Csrf, c
     return Response(status_code=204)
 
 
+# A comment form that fails for a reason its writer can fix (empty, too long, a reply to a comment deleted
+# meanwhile, an address not confirmed yet) shows the paper page again, the text kept and the reason next to
+# the field, with the error's status; a missing paper or a rate limit stays a page of its own.
+FIXABLE = (400, 403, 409, 422)
+
+
+def _comment_form_failed(request: Request, exc: HTTPException, arxiv_id: str, target: str, body: str):
+    if exc.status_code not in FIXABLE:
+        raise exc
+    request.state.comment_form = {"target": target, "body": body, "error": exc.detail}
+    return request.app.state.render_paper(request, arxiv_id, exc.status_code)
+
+
 @pages_router.post("/papers/{arxiv_id:path}/comments", dependencies=[CsrfProtected])
 def comment_post(
     arxiv_id: str,
@@ -536,7 +549,11 @@ def comment_post(
     body: Annotated[str, Form(max_length=20_000)] = "",
     parent_id: Annotated[int | None, Form()] = None,
 ):
-    view = _add_comment(request, community, account, arxiv_id, body, parent_id)
+    try:
+        view = _add_comment(request, community, account, arxiv_id, body, parent_id)
+    except HTTPException as exc:
+        target = "new" if parent_id is None else f"reply-{parent_id}"
+        return _comment_form_failed(request, exc, params.arxiv_id_or_404(arxiv_id), target, body)
     return RedirectResponse(f"/papers/{params.arxiv_id_or_404(arxiv_id)}#comment-{view.id}", status_code=303)
 
 
@@ -549,8 +566,37 @@ def comment_edit_post(
     store: StoreDep,
     body: Annotated[str, Form(max_length=20_000)] = "",
 ):
-    view = _edit(request, community, account, comment_id, body)
+    try:
+        view = _edit(request, community, account, comment_id, body)
+    except HTTPException as exc:
+        paper_id = _own_comment_paper(community, account, comment_id) if exc.status_code in FIXABLE else None
+        if paper_id is None:
+            raise
+        return _comment_form_failed(request, exc, _arxiv_of(store, paper_id), f"edit-{comment_id}", body)
     return RedirectResponse(f"/papers/{_arxiv_of(store, view.paper_id)}#comment-{view.id}", status_code=303)
+
+
+def _own_comment_paper(community: CommunityStore, account, comment_id: int) -> int | None:
+    """The paper of a comment the account wrote and may still see, else None."""
+    try:
+        found = community.comment(comment_id, viewer=_viewer(account))
+    except NotFound:
+        return None
+    return found.paper_id if found.author.id == account.id else None
+
+
+@pages_router.get("/comments/{comment_id}/delete")
+def comment_delete_form(comment_id: int, request: Request, account: RequiredAccount, community: CommunityDep):
+    """The question before a comment goes: the comment, a button that deletes it, a way back."""
+    params.id_or_404(comment_id, COMMENT_NOT_FOUND)
+    try:
+        found = community.comment(comment_id, viewer=_viewer(account))
+    except NotFound as exc:
+        raise _http(exc) from None
+    if found.author.id != account.id or found.deleted:
+        raise HTTPException(403, "You can only delete your own comments.")
+    context = {"comment": found, "arxiv_id": _arxiv_of(request.app.state.store, found.paper_id)}
+    return request.app.state.templates.TemplateResponse(request, "comment_delete.html", context)
 
 
 @pages_router.post("/comments/{comment_id}/delete", dependencies=[CsrfProtected])
@@ -586,6 +632,7 @@ def paper_extras(request: Request, view: PaperView) -> dict[str, Any]:
         "comments": comments,
         "comments_page": page_number,
         "submission_note": community.submission_note(view.id),
+        "comment_form": getattr(request.state, "comment_form", None),
     }
 
 

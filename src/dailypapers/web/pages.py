@@ -7,7 +7,7 @@ A twin is a route of its own, registered before its page (whose path would match
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse
 from dailypapers import arxiv_ids, hf_shapes, periods
 from dailypapers import trending as trend
 from dailypapers.papers import PaperView
-from dailypapers.web import api, community, search, shapes
+from dailypapers.web import api, citations, community, search, shapes
 from dailypapers.web.deps import SettingsDep, StoreDep
 from dailypapers.web.openapi import errors
 from dailypapers.web.params import Page
@@ -203,23 +203,41 @@ def _trending(request: Request, store, settings, page: int, fmt: str):
     size = settings.trending_limit
     views = store.trending(offset=page * size, limit=size)
     now = datetime.now(UTC)
-    scores = {v.id: trend.score_at(v.trend_key, now, settings.trending_half_life_hours) for v in views}
+    half_life = settings.trending_half_life_hours
+    scores = {v.id: trend.score_at(v.trend_key, now, half_life) for v in views}
+    # Why each score is what it is: the upvotes of the last half-life, which weigh at least half each.
+    recent = request.app.state.community.recent_upvotes(
+        [v.id for v in views], now - timedelta(hours=half_life)
+    )
     context = {
         "papers": views,
         "scores": scores,
+        "recent": recent,
+        "window": _hours_label(half_life),
         "page": page,
         "has_more": len(views) == size,
-        "half_life": settings.trending_half_life_hours,
+        "half_life": half_life,
     }
 
     def body() -> dict:
         return {
-            "halfLifeHours": settings.trending_half_life_hours,
+            "halfLifeHours": half_life,
             "page": page,
-            "papers": [{**_card_json(v), "trendingScore": scores[v.id]} for v in views],
+            "papers": [
+                {**_card_json(v), "trendingScore": scores[v.id], "recentUpvotes": recent.get(v.id, 0)}
+                for v in views
+            ],
         }
 
     return _render(request, fmt, "trending.html", context, body)
+
+
+def _hours_label(hours: float) -> str:
+    """ "2 days", "36 hours": a span of hours as people say it."""
+    if hours >= 24 and hours % 24 == 0:
+        days = int(hours // 24)
+        return "day" if days == 1 else f"{days} days"
+    return f"{hours:g} hours" if hours != 1 else "hour"
 
 
 @router.get(
@@ -255,11 +273,25 @@ def _paper(request: Request, store, value: str, fmt: str):
     context = {"paper": view, "day_url": _period_url(periods.day(day)) if day else None, "similar": similar}
     if fmt == "html":
         context.update(community.paper_extras(request, view))
+        settings = request.app.state.settings
+        page_url = f"{settings.base_url}/papers/{view.arxiv_id}"
+        context.update(
+            page_url=page_url,
+            meta_tags=citations.citation_meta(view, page_url, settings.site_name),
+            bibtex=citations.bibtex(view),
+        )
     voted = community.upvoted_ids(request, [view])
     body = hf_shapes.paper_detail(view, None if voted is None else view.id in voted)
     if similar:  # only when search is up: the twin is otherwise exactly `GET /api/papers/{id}`
         body["similarPapers"] = [_card_json(v) for v in similar]
     return _render(request, fmt, "paper.html", context, body)
+
+
+def render_paper(request: Request, value: str, status: int = 200):
+    """The paper page with another status: a form on it that failed shows its message in place."""
+    response = _paper(request, request.app.state.store, value, "html")
+    response.status_code = status
+    return response
 
 
 @router.get(

@@ -20,3 +20,9 @@ class JSONResponse(StarletteJSONResponse):
 
 class MarkdownResponse(PlainTextResponse):
     media_type = "text/markdown"
+
+
+class BibtexResponse(PlainTextResponse):
+    """BibTeX, as text/plain so that a browser shows it (arXiv's export does the same)."""
+
+    media_type = "text/plain"

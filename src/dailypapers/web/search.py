@@ -1,8 +1,9 @@
 """Search on the web: the `/search` page and its JSON twin, `GET /api/papers/search` (Hugging Face's
 contract), `GET /api/papers/{id}/similar`, and the similar papers of a paper page.
 
-The search service is built on first use, not at startup (`LazySearch`): the app starts in milliseconds and
-the embedding model loads with the first semantic query. Whatever a query holds, the answer is results or a
+The search service is built once per process (`LazySearch`), while the server starts
+(`DAILYPAPERS_SEARCH_WARMUP`: the model and both indexes loaded, one query run, before the first request),
+or else on first use. Whatever a query holds, the answer is results or a
 400 that says what to change; errors of the engines are logged, never shown.
 """
 
@@ -51,6 +52,12 @@ FILTER_DATES = (date(1678, 1, 1), date(2261, 12, 31))
 DAILY_VALUES = ("", "0", "1", "true", "false", "on", "off", "yes", "no")
 _CATEGORY = re.compile(r"^[a-z][a-z-]{0,15}(\.[A-Za-z][A-Za-z-]{0,15})?$")
 RETRY_AFTER_FAILURE_S = 30.0
+SORTS = ("relevance", "newest", "upvotes")
+# Results counted (the total a search page shows) and ordered by the other sorts: the hybrid ranking's own
+# candidates from each list (search.service.FUSION_CANDIDATES; a test checks they agree), so asking for them
+# changes no ranking. (The service module loads the model's libraries: not imported here.)
+POOL = 200
+WARMUP_QUERY = "learning"
 
 
 class SearchUnavailable(RuntimeError):
@@ -65,6 +72,7 @@ class LazySearch:
         self._service: SearchService | None = None
         self._lock = threading.Lock()
         self._failed_at: float | None = None
+        self._warm = False
 
     @classmethod
     def of(cls, service: SearchService) -> LazySearch:
@@ -90,6 +98,22 @@ class LazySearch:
                     log.exception("could not open the search indexes")
                     raise SearchUnavailable("search is not available right now") from exc
         return self._service
+
+    def warm(self) -> bool:
+        """Open the service and run one query of each kind, so that the model and both indexes are loaded
+        before the first reader's search; False (logged) when search cannot be opened."""
+        if self._warm:
+            return True
+        try:
+            service = self.get()
+            service.search(WARMUP_QUERY, mode="hybrid", limit=1)
+        except Exception:
+            log.warning("search could not be warmed up; the first search will load it", exc_info=True)
+            with self._lock:
+                self._failed_at = None  # the first search tries again rather than waiting out the pause
+            return False
+        self._warm = True
+        return True
 
     def close(self) -> None:
         close = getattr(self._service, "close", None)
@@ -183,6 +207,14 @@ ModeQuery = Annotated[
     Query(description="`keyword`, `semantic` or `hybrid` (the default, also when empty)."),
     WithJsonSchema({"type": "string", "enum": [*MODES, ""], "default": "hybrid"}),
 ]
+SortQuery = Annotated[
+    str | None,
+    Query(
+        description="`relevance` (the default), `newest` (published) or `upvotes`: the other orders sort the "
+        f"first {POOL} results of the ranking."
+    ),
+    WithJsonSchema({"type": "string", "enum": [*SORTS, ""], "default": "relevance"}),
+]
 QueryText = Annotated[
     str | None,
     Query(description=f"The query; cut to its first {MAX_QUERY_CHARS:,} characters."),
@@ -256,22 +288,53 @@ class Result:
     hit: Hit
     title: list[dict[str, str]]
     summary: list[dict[str, str]]
+    authors_matched: bool = False
 
     @property
     def snippet(self) -> list[dict[str, str]]:
         return highlight.excerpt(self.summary)
 
+    @property
+    def why(self) -> str:
+        """Why this paper is in the results, in plain words ("Matched in the title and abstract; close in
+        meaning")."""
+        reasons = []
+        if self.hit.keyword_rank is not None:
+            places = [
+                place
+                for place, parts in (("title", self.title), ("abstract", self.summary))
+                if any(part["type"] == "highlight" for part in parts)
+            ]
+            if self.authors_matched:
+                places.append("authors")
+            if places:
+                joined = places[0] if len(places) == 1 else ", ".join(places[:-1]) + " and " + places[-1]
+                reasons.append(f"Matched in the {joined}")
+            else:
+                reasons.append("Matched your words")
+        if self.hit.semantic_rank is not None:
+            reasons.append("close in meaning" if reasons else "Close in meaning")
+        return "; ".join(reasons)
 
-def results(store, hits: list[Hit], query: str) -> list[Result]:
-    views = {v.id: v for v in store.get_many([h.paper_id for h in hits])}
+
+def results(store, hits: list[Hit], query: str, views: list[PaperView] | None = None) -> list[Result]:
+    """The hits with their papers (`views`, when the caller has them already) and the query marked."""
+    found = {v.id: v for v in (views if views is not None else store.get_many([h.paper_id for h in hits]))}
     terms = highlight.parse_terms(query)
     out = []
     for hit in hits:
-        view = views.get(hit.paper_id)
+        view = found.get(hit.paper_id)
         if view is None:  # deleted since it was indexed
             continue
+        authors = highlight.segments(", ".join(view.authors), terms) if hit.keyword_rank else []
         out.append(
-            Result(view, hit, highlight.segments(view.title, terms), highlight.segments(view.abstract, terms))
+            Result(
+                view,
+                hit,
+                highlight.segments(view.title, terms),
+                highlight.segments(view.abstract, terms),
+                any(part["type"] == "highlight" for part in authors),
+            )
         )
     return out
 
@@ -391,14 +454,56 @@ def similar_views(request: Request, store, view: PaperView, limit: int = SIMILAR
 # -- the search page --------------------------------------------------------------------------------------
 
 
+def parse_sort(raw: str | None) -> str:
+    if raw is None or raw == "":
+        return "relevance"
+    if raw not in SORTS:
+        raise params.bad_request(f"sort must be one of {', '.join(SORTS)}")
+    return raw
+
+
+def _by(sort: str):
+    """The order of a sort other than relevance: newest published first, or most upvoted; ties by
+    relevance (the pool's order, kept by a stable sort)."""
+    if sort == "newest":
+        return lambda view: -(view.published_at.timestamp() if view.published_at else float("-inf"))
+    return lambda view: -view.upvotes
+
+
 def _run_page(
-    store, search, query: str, mode: str, filters: SearchFilters, page: int, context: dict[str, Any]
+    store,
+    search,
+    query: str,
+    mode: str,
+    filters: SearchFilters,
+    page: int,
+    context: dict[str, Any],
+    sort: str = "relevance",
 ) -> None:
-    context.update(mode=mode, page=page, filters=filters)
-    if query:
-        hits = run_search(search, query, mode, filters, page * PAGE_SIZE, PAGE_SIZE + 1)
+    """The page's results. The first POOL results of the ranking are counted (the total shown) and are
+    what the other sorts order; deeper pages of the ranking are asked for as they are."""
+    context.update(mode=mode, page=page, filters=filters, sort=sort)
+    if not query:
+        return
+    start = page * PAGE_SIZE
+    if sort == "relevance" and start + PAGE_SIZE >= POOL:
+        hits = run_search(search, query, mode, filters, start, PAGE_SIZE + 1)
         context["has_more"] = len(hits) > PAGE_SIZE
         context["results"] = results(store, hits[:PAGE_SIZE], query)
+        return
+    pool = run_search(search, query, mode, filters, 0, POOL)
+    context["total"] = len(pool)
+    context["more_than_total"] = len(pool) >= POOL
+    if sort == "relevance":
+        context["has_more"] = len(pool) > start + PAGE_SIZE
+        context["results"] = results(store, pool[start : start + PAGE_SIZE], query)
+        return
+    views = sorted(store.get_many([h.paper_id for h in pool]), key=_by(sort))
+    shown = views[start : start + PAGE_SIZE]
+    order = {view.id: index for index, view in enumerate(shown)}
+    hits = sorted((h for h in pool if h.paper_id in order), key=lambda h: order[h.paper_id])
+    context["has_more"] = len(views) > start + PAGE_SIZE
+    context["results"] = results(store, hits, query, shown)
 
 
 def _context(query: str) -> dict[str, Any]:
@@ -406,8 +511,12 @@ def _context(query: str) -> dict[str, Any]:
         "search_query": query,
         "mode": "hybrid",
         "modes": MODES,
+        "sort": "relevance",
+        "sorts": SORTS,
         "filters": SearchFilters(),
         "results": [],
+        "total": None,
+        "more_than_total": False,
         "page": 0,
         "page_size": PAGE_SIZE,
         "has_more": False,
@@ -431,10 +540,11 @@ def search_page_json(
     page: Annotated[int, params.page_query(MAX_PAGE - 1)],
     q: QueryText = None,
     mode: ModeQuery = None,
+    sort: SortQuery = None,
 ):
     query = clean_query(q)
     context = _context(query)
-    _run_page(store, search, query, parse_mode(mode), filters, page, context)
+    _run_page(store, search, query, parse_mode(mode), filters, page, context, parse_sort(sort))
     return JSONResponse(_page_json(context))
 
 
@@ -445,10 +555,12 @@ def search_page(request: Request, store: StoreDep, search: SearchDep):
     try:
         mode = parse_mode(query.get("mode"))
         context["mode"] = mode
+        sort = parse_sort(query.get("sort"))
+        context["sort"] = sort
         page = params.query_integer(request, "p", 0, MAX_PAGE - 1, 0)
         context["page"] = page
         filters = _request_filters(request)
-        _run_page(store, search, context["search_query"], mode, filters, page, context)
+        _run_page(store, search, context["search_query"], mode, filters, page, context, sort)
     except HTTPException as exc:
         if exc.status_code != 400:
             raise
@@ -470,10 +582,13 @@ def _page_json(context: dict[str, Any]) -> dict[str, Any]:
             "categories": list(filters.categories),
             "daily": filters.daily_only,
         },
+        "sort": context["sort"],
         "page": context["page"],
         "pageSize": PAGE_SIZE,
         "offset": offset,
         "count": len(context["results"]),
+        "total": context["total"],
+        "moreThanTotal": context["more_than_total"],
         "hasMore": context["has_more"],
         "papers": [
             {
@@ -481,6 +596,7 @@ def _page_json(context: dict[str, Any]) -> dict[str, Any]:
                 "highlightedTitle": r.title,
                 "highlightedSummary": r.summary,
                 "search": _hit_json(r.hit),
+                "why": r.why,
             }
             for r in context["results"]
         ],
@@ -491,6 +607,8 @@ def page_url(context: dict[str, Any], **changes: Any) -> str:
     """The address of this search with some parameters changed (mode, page)."""
     filters: SearchFilters = context["filters"]
     params: dict[str, Any] = {"q": context["search_query"], "mode": context["mode"]}
+    if context.get("sort", "relevance") != "relevance":
+        params["sort"] = context["sort"]
     if filters.categories:
         params["category"] = ",".join(filters.categories)
     if filters.published_from:
@@ -502,6 +620,8 @@ def page_url(context: dict[str, Any], **changes: Any) -> str:
     params.update(changes)
     if params.get("p") in (0, "0"):
         params.pop("p")
+    if params.get("sort") == "relevance":
+        params.pop("sort")
     return "/search?" + urlencode(params)
 
 

@@ -172,7 +172,10 @@ class Card(DailyItem):
 
 
 class TrendingCard(Card):
-    trendingScore: float
+    trendingScore: float = Field(description="Fresh upvotes now: each weighs 1, halving every half-life.")
+    recentUpvotes: int = Field(
+        description="Upvotes of the last half-life (imported ones count from the paper's day on the feed)."
+    )
 
 
 class SearchCard(Card):
@@ -180,6 +183,7 @@ class SearchCard(Card):
     highlightedTitle: list[Segment]
     highlightedSummary: list[Segment]
     search: HitScores
+    why: str = Field(description='Why it was found, in words: "Matched in the title; close in meaning".')
 
 
 class ProfileCard(DailyItem):
@@ -229,10 +233,15 @@ class SearchPage(Shape):
     query: str
     mode: Literal["keyword", "semantic", "hybrid"]
     filters: SearchFiltersInfo
+    sort: Literal["relevance", "newest", "upvotes"]
     page: int
     pageSize: int
     offset: int
     count: int
+    total: int | None = Field(
+        description="Results counted: the first 200 of the ranking (null on pages past them, by relevance)."
+    )
+    moreThanTotal: bool = Field(description="The ranking goes on past `total`.")
     hasMore: bool
     papers: list[SearchCard]
 

@@ -30,7 +30,7 @@ from dailypapers.digests.subscriptions import (
 from dailypapers.emails import InvalidEmail, normalize_email
 from dailypapers.mail.builder import MailBuilder
 from dailypapers.store.subscriptions import Preferences, SqlSubscriptionStore, Subscription
-from dailypapers.web import auth, ratelimit, shapes
+from dailypapers.web import auth, params, ratelimit, shapes
 from dailypapers.web.openapi import errors, json_body
 from dailypapers.web.responses import JSONResponse
 
@@ -180,14 +180,28 @@ def subscribe_form(request: Request, email: str = "", frequency: str = "daily"):
     )
 
 
+def same_origin(request: Request) -> bool:
+    """Whether the browser says this request comes from a page of this site: `Sec-Fetch-Site` (every
+    current browser sends it), else an `Origin` equal to ours. Another site's page cannot make either."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site == "same-origin"
+    origin = request.headers.get("origin")
+    ours = f"{request.url.scheme}://{request.url.netloc}"
+    return origin is not None and origin.rstrip("/") in (ours, request.app.state.settings.base_url)
+
+
 @router.post("/subscribe")
 async def subscribe(request: Request):
     form = await _form(request)
     try:
         await auth.csrf_protect(request)
     except HTTPException:
-        # Pages served from the cache carry no CSRF token: ask once more, on a page that has one.
-        return subscribe_form(request, form.get("email", ""), form.get("frequency", "daily"))
+        # Pages served from the cache carry no CSRF token. The banner's form on them signs up in one step
+        # all the same when the browser says it comes from our own page; otherwise ask once more, on a
+        # page that has a token.
+        if not same_origin(request):
+            return subscribe_form(request, form.get("email", ""), form.get("frequency", "daily"))
     try:
         email = normalize_email(form.get("email"))
         frequency = check_frequency(form.get("frequency", "daily"))
@@ -195,8 +209,62 @@ async def subscribe(request: Request):
         context = {"email": form.get("email", "")[:254], "frequency": "daily", "error": str(exc)}
         return _page(request, "digest/subscribe.html", context, 400)
     task = _sign_up(request, email, frequency)
-    response = _notice(request, "Check your inbox", ACCEPTED)
+    response = _notice(
+        request,
+        "Check your inbox",
+        f"We sent a confirmation link to {email}. Open it and press the button on the page it opens: the "
+        f"{frequency} digest starts then, and nothing is sent before. {UNTIL_CONFIRMED}",
+        links=[("/", "Back to the papers")],
+    )
     response.background = task
+    _hide_banner(request, response, "subscribed")
+    return response
+
+
+# -- the banner ---------------------------------------------------------------------------------------------
+
+BANNER_COOKIE = "dp_banner"
+BANNER_DAYS = 365
+UNTIL_CONFIRMED = "No mail? Look in your spam folder, or sign up again in an hour."
+
+
+def _hide_banner(request: Request, response: Response, why: str) -> None:
+    """Remember in this browser that the banner is not wanted (dismissed, or subscribed from here)."""
+    response.set_cookie(
+        BANNER_COOKIE,
+        why,
+        max_age=BANNER_DAYS * 86_400,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.cookie_secure,
+    )
+
+
+def digest_banner(request: Request) -> dict | None:
+    """What the banner under the header offers (a template global): None when it is not shown (dismissed,
+    subscribed from this browser, or a signed-in reader whose address has the digest); else the account of
+    a signed-in reader (subscribed in one click) or None for a visitor (who types an address)."""
+    if request.cookies.get(BANNER_COOKIE):
+        return None
+    account = auth.account_of(request)
+    if account is None:
+        return {"account": None}
+    digest = digest_settings(request, account)
+    if digest is None or digest["status"] != "none":
+        return None
+    return {"account": account}
+
+
+@router.post("/digest-banner/dismiss")
+async def dismiss_banner(request: Request):
+    """Hide the banner in this browser (a cookie: nothing changes on the server, so no CSRF token)."""
+    form = await _form(request)
+    if params.wants_json(request):
+        response: Response = Response(status_code=204)
+    else:
+        response = RedirectResponse(auth.safe_next(form.get("next")), status_code=303)
+    _hide_banner(request, response, "dismissed")
     return response
 
 
@@ -412,6 +480,8 @@ async def settings_subscribe(request: Request, account: auth.SessionAccount):
         frequency = check_frequency(form.get("frequency", "daily"))
     except (InvalidEmail, InvalidInput) as exc:
         raise HTTPException(400, str(exc)) from None
+    # From the banner (`next`): a page that says what happened; from the settings page: back there.
+    back = auth.safe_next(form["next"]) if form.get("next") else None
     if account.email_verified:
         subs = _subscriptions(request)
         outcome = subs.request(email, frequency, user_id=account.id)
@@ -422,13 +492,30 @@ async def settings_subscribe(request: Request, account: auth.SessionAccount):
                 subs.save_preferences(
                     outcome.key, Preferences(frequency, kept.max_papers, kept.categories, kept.searches)
                 )
-        return RedirectResponse("/settings", status_code=303)
-    response = RedirectResponse("/settings", status_code=303)
+        if back is None:
+            return RedirectResponse("/settings", status_code=303)
+        return _notice(
+            request,
+            "You are subscribed",
+            f"The {frequency} digest of trending papers will come to {email}. Change what it holds, or "
+            "stop it, in your settings.",
+            links=[(back, "Back to the papers"), ("/settings#digest", "Digest settings")],
+        )
+    if back is None:
+        response = RedirectResponse("/settings", status_code=303)
+    else:
+        response = _notice(
+            request,
+            "Check your inbox",
+            f"We sent a link to {email}: the digest starts when you confirm it. {UNTIL_CONFIRMED}",
+            links=[(back, "Back to the papers")],
+        )
     response.background = _sign_up(request, email, frequency, user_id=account.id)
     return response
 
 
 def install(app: FastAPI) -> None:
     app.state.templates.env.globals["digest_settings"] = digest_settings
+    app.state.templates.env.globals["digest_banner"] = digest_banner
     app.include_router(api_router)
     app.include_router(router)
