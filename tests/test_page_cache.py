@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime
 
 from dailypapers.records import PaperRecord, Submitter
@@ -33,6 +34,13 @@ def _paper(arxiv_id: str, day: date, upvotes: int) -> PaperRecord:
     )
 
 
+def _wait_until(condition, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "never happened"
+        time.sleep(0.02)
+
+
 def _ids(client, path: str) -> list[str]:
     response = client.get(path)
     assert response.status_code == 200
@@ -61,7 +69,8 @@ def test_repeated_reads_are_served_from_memory_until_a_write(client, demo_store,
         other.upsert([_paper("2608.99992", latest, 200_000)])
     finally:
         other.engine.dispose()
-    assert _ids(client, path)[:2] == ["2608.99992", "2608.99991"]
+    # (at once on SQLite; on PostgreSQL when the NOTIFY arrives, a moment after the other's commit)
+    _wait_until(lambda: _ids(client, path)[:2] == ["2608.99992", "2608.99991"])
     assert "2608.99992" in client.get("/").text
 
 

@@ -4,15 +4,21 @@ signal, and the database URL's display and index directory."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from conftest import make_settings
+from conftest import EMPTY, make_settings
 from dailypapers.records import PaperRecord
 from dailypapers.settings import default_data_dir
-from dailypapers.store.changes import PostgresSnapshot, SqliteDataVersion, change_signal
+from dailypapers.store.changes import (
+    QUIET_TABLES,
+    PostgresNotifications,
+    SqliteDataVersion,
+    change_signal,
+)
 from dailypapers.store.embeddings import NewEmbedding, SqlEmbeddings
 from dailypapers.store.engine import display_url, make_engine, search_index_dir, write_transaction
 from dailypapers.store.ingest_runs import AlreadyRunning, RunCounts, SqlIngestRuns
@@ -205,23 +211,129 @@ def test_a_hit_counted_inside_a_rolled_back_write_does_not_count(store):
 # -- the change signal ---------------------------------------------------------------------------------------
 
 
+def _settled(signal, seconds: float = 5.0):
+    """The signal's value once its listener listens and has heard what was already sent."""
+    deadline = time.monotonic() + seconds
+    value = signal()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        again = signal()
+        if again == value and getattr(signal, "listening", True):
+            return value
+        value = again
+    raise AssertionError("the change signal never settled")
+
+
 def test_the_change_signal_moves_with_a_commit_and_not_with_a_read(store, settings):
     signal = change_signal(store.engine)
-    assert isinstance(signal, SqliteDataVersion if settings.is_sqlite else PostgresSnapshot)
-    assert signal.blocking is not settings.is_sqlite
+    assert isinstance(signal, SqliteDataVersion if settings.is_sqlite else PostgresNotifications)
+    assert signal.blocking is False  # read on the event loop: no round trip on either database
     try:
-        before = signal()
+        before = _settled(signal)
         store.latest_day()
-        if settings.is_sqlite:  # PostgreSQL's snapshot is the server's: other tests' commits move it too
-            assert signal() == before
+        assert signal() == before
         other = SqlStore(make_engine(settings))  # another process, as `dailypapers import` would be
         try:
             other.upsert([paper("2603.00001")])
         finally:
             other.engine.dispose()
+        deadline = time.monotonic() + 5
+        while signal() == before and time.monotonic() < deadline:
+            time.sleep(0.01)  # NOTIFY arrives a moment after the other process's commit
         assert signal() != before
     finally:
         signal.close()
+
+
+@pytest.fixture
+def postgres_store(tmp_path, postgresql_templates):
+    url = postgresql_templates.copy(EMPTY, tmp_path)
+    store = SqlStore(make_engine(make_settings(url)))
+    yield store
+    store.engine.dispose()
+    postgresql_templates.drop(url)
+
+
+def test_postgres_a_process_sees_its_own_commit_at_once(postgres_store):
+    """No wait for the notification: the commit counts when the writer's connection returns to the pool."""
+    signal = change_signal(postgres_store.engine)
+    try:
+        before = _settled(signal)
+        postgres_store.upsert([paper("2603.00002")])
+        assert signal() != before
+    finally:
+        signal.close()
+
+
+def test_postgres_other_databases_commits_do_not_count(postgres_store, postgresql_templates, tmp_path):
+    """Another site on the same server (its own database, its own triggers) leaves our pages alone."""
+    signal = change_signal(postgres_store.engine)
+    (tmp_path / "other").mkdir()
+    url = postgresql_templates.copy(EMPTY, tmp_path / "other")
+    try:
+        before = _settled(signal)
+        other = SqlStore(make_engine(make_settings(url)))
+        other.upsert([paper("2603.00004")])
+        other.engine.dispose()
+        time.sleep(0.3)
+        assert signal() == before
+    finally:
+        signal.close()
+        postgresql_templates.drop(url)
+
+
+def test_postgres_a_lost_listener_serves_nothing_until_it_listens_again(postgres_store):
+    signal = PostgresNotifications(postgres_store.engine, health_seconds=0.2)
+    try:
+        before = _settled(signal)
+        with postgres_store.engine.connect() as conn:  # the server drops the listener's connection
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND application_name = 'dailypapers-changes'"
+                )
+            )
+        deadline = time.monotonic() + 5
+        while signal.listening and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not signal.listening
+        assert signal() != signal()  # meanwhile every call differs: no cached page is served
+        after = _settled(signal)  # it listens again, under a new generation
+        assert after != before
+    finally:
+        signal.close()
+
+
+def test_postgres_without_the_triggers_the_signal_asks_the_server(postgres_store):
+    with postgres_store.engine.begin() as conn:
+        conn.execute(sa.text("DROP TRIGGER dailypapers_changes ON papers"))
+    signal = PostgresNotifications(postgres_store.engine)
+    try:
+        signal()
+        deadline = time.monotonic() + 5
+        while not signal.blocking and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert signal.blocking  # the cache now calls it off the event loop
+        before = signal()
+        postgres_store.upsert([paper("2603.00003")])
+        assert signal() != before
+    finally:
+        signal.close()
+
+
+def test_every_table_but_the_quiet_ones_notifies(postgres_store):
+    with postgres_store.engine.connect() as conn:
+        tables = set(sa.inspect(conn).get_table_names())
+        watched = set(
+            conn.execute(
+                sa.text(
+                    "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                    "WHERE t.tgname = 'dailypapers_changes'"
+                )
+            ).scalars()
+        )
+    assert "papers" in watched and "upvotes" in watched and "sessions" in watched
+    assert watched == tables - QUIET_TABLES
 
 
 def test_no_change_signal_for_a_database_that_has_no_file():

@@ -3,6 +3,7 @@
 from alembic import context
 
 from dailypapers.settings import Settings
+from dailypapers.store.changes import install_change_triggers
 from dailypapers.store.engine import make_engine
 from dailypapers.store.schema import metadata
 
@@ -26,6 +27,8 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+            # PostgreSQL: every table, those the migrations just added included, tells the page caches.
+            install_change_triggers(connection)
             if sqlite:
                 broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
                 if broken:

@@ -4,19 +4,26 @@ built before a change (dailypapers.web.cache):
 
 - SQLite: `PRAGMA data_version` on a connection of our own that never writes; it changes whenever any other
   connection commits (about 8 µs a request).
-- PostgreSQL: `pg_current_snapshot()` (xmin:xmax:in-progress ids): a commit takes its id out of the list,
-  a new writer moves xmax, readers leave it alone (one round trip; any database of the server counts).
+- PostgreSQL: a count of this database's commits, heard without a round trip: statement-level triggers on
+  every table (`install_change_triggers`, run by `dailypapers db upgrade`) `NOTIFY dailypapers_changes`,
+  delivered at commit and only to listeners of this database; one listening connection per process counts
+  them in a thread (`PostgresNotifications`). This process's own commits count the moment their connection
+  goes back to the pool, so a reader never gets the page from before its own write. While the listener is not
+  listening (starting, or its connection lost) every call returns a new value: nothing is served from the
+  cache then, rather than something stale. A database upgraded without the triggers falls back to the
+  server's snapshot (`PostgresSnapshot`: one round trip a request, and any database of the server counts).
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, event, inspect, text
 
 from dailypapers.store.engine import read_connection
 
@@ -74,6 +81,160 @@ class PostgresSnapshot:
         pass
 
 
+CHANNEL = "dailypapers_changes"
+# Tables whose writes change no page: a rate limit's counter moves on every sign-in attempt.
+QUIET_TABLES = frozenset({"rate_limits", "alembic_version"})
+_TRIGGER = "dailypapers_changes"
+_FUNCTION = text(
+    "CREATE OR REPLACE FUNCTION dailypapers_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    f"BEGIN PERFORM pg_notify('{CHANNEL}', ''); RETURN NULL; END $$"
+)
+# Tables that lack the trigger (a database upgraded some other way): the listener will not trust NOTIFY then.
+# (psycopg's own placeholders: the listener speaks to the driver directly, off the pool.)
+_UNWATCHED = (
+    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.relkind = 'r' AND n.nspname = current_schema() AND c.relname <> ALL(%(quiet)s) "
+    "AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = %(trigger)s)"
+)
+log = logging.getLogger(__name__)
+
+
+def install_change_triggers(conn: Connection) -> int:
+    """On PostgreSQL, make every table (but the quiet ones) notify CHANNEL when a statement writes it.
+    Alembic's environment runs it in the transaction of every upgrade, so tables that later migrations add are
+    covered too. Idempotent. Returns the number of tables covered (0 on SQLite, whose data_version needs no
+    help)."""
+    if conn.dialect.name != "postgresql":
+        return 0
+    conn.execute(_FUNCTION)
+    names = [n for n in inspect(conn).get_table_names() if n not in QUIET_TABLES]
+    for name in names:
+        table = conn.dialect.identifier_preparer.quote(name)
+        conn.execute(
+            text(
+                f"CREATE OR REPLACE TRIGGER {_TRIGGER} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+                f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION dailypapers_notify_change()"
+            )
+        )
+    return len(names)
+
+
+class PostgresNotifications:
+    """This database's commits, counted from NOTIFY by a listening thread: reading it costs no round trip."""
+
+    # Each connection we listen on gets a new generation: what was counted before it cannot be trusted.
+    def __init__(self, engine: Engine, health_seconds: float = 5.0) -> None:
+        self.engine = engine
+        self.health_seconds = health_seconds
+        self._snapshot = PostgresSnapshot(engine)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._listening = False
+        self._untrusted = False  # the triggers are missing: use the snapshot
+        self._generation = 0
+        self._heard = 0
+        self._ours = 0
+        event.listen(engine, "commit", self._committing)
+        event.listen(engine, "checkin", self._returned)
+
+    @property
+    def blocking(self) -> bool:
+        return self._untrusted  # only the snapshot's fallback waits on the network
+
+    @property
+    def listening(self) -> bool:
+        return self._listening
+
+    def __call__(self) -> Hashable:
+        if self._thread is None:
+            self._start()
+        if self._untrusted:
+            return self._snapshot()
+        with self._lock:
+            if not self._listening:
+                return object()  # equal to nothing: no page is kept or served meanwhile
+            return (self._generation, self._heard, self._ours)
+
+    def _committing(self, conn) -> None:
+        conn.connection.info["dp_committed"] = True
+
+    def _returned(self, _dbapi_connection, record) -> None:
+        # After the commit has reached the server, before the writer's response leaves: read-your-writes.
+        if record.info.pop("dp_committed", False):
+            with self._lock:
+                self._ours += 1
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._listen, name="dp-change-listener", daemon=True)
+                self._thread.start()
+
+    def _connect(self):
+        import psycopg
+
+        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        # Keepalives: a cut network is noticed in about 20 s rather than never (the page cache trusts us).
+        return psycopg.connect(
+            url,
+            autocommit=True,
+            application_name="dailypapers-changes",  # what pg_stat_activity shows for it
+            keepalives=1,
+            keepalives_idle=5,
+            keepalives_interval=5,
+            keepalives_count=3,
+        )
+
+    def _listen(self) -> None:
+        import psycopg
+
+        backoff = 0.2
+        while not self._stop.is_set():
+            try:
+                with self._connect() as conn:
+                    unwatched = [
+                        r[0]
+                        for r in conn.execute(_UNWATCHED, {"quiet": list(QUIET_TABLES), "trigger": _TRIGGER})
+                    ]
+                    if unwatched:
+                        log.warning(
+                            "tables without the change trigger (%s): the page cache asks the server instead; "
+                            "run `dailypapers db upgrade`",
+                            ", ".join(sorted(unwatched)[:5]),
+                        )
+                        self._untrusted = True
+                        return
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    with self._lock:
+                        self._generation += 1
+                        self._listening = True
+                    backoff = 0.2
+                    while not self._stop.is_set():
+                        heard = sum(1 for _ in conn.notifies(timeout=self.health_seconds))
+                        if heard:
+                            with self._lock:
+                                self._heard += heard
+                        else:
+                            conn.execute("SELECT 1")  # a quiet minute, or a dead server? Ask.
+            except psycopg.Error as exc:
+                log.warning("change listener: %s; listening again in %.1f s", exc, backoff)
+            finally:
+                with self._lock:
+                    self._listening = False
+                    self._generation += 1
+            self._stop.wait(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.health_seconds + 1)
+        for name, fn in (("commit", self._committing), ("checkin", self._returned)):
+            if event.contains(self.engine, name, fn):
+                event.remove(self.engine, name, fn)
+
+
 def change_signal(engine: Engine) -> ChangeSignal | None:
     """How to tell that this engine's database changed; None when there is no such thing (an in-memory or
     URI-named SQLite database)."""
@@ -83,5 +244,5 @@ def change_signal(engine: Engine) -> ChangeSignal | None:
             return None
         return SqliteDataVersion(url.database)
     if url.get_backend_name() == "postgresql":
-        return PostgresSnapshot(engine)
+        return PostgresNotifications(engine)
     return None

@@ -4,9 +4,11 @@ The feed pages, paper pages (HTML, `.json`, `.md`, and `/api/papers/{id}`), `/ap
 paper's comments are read far more often than the data under them changes, and building one costs
 milliseconds of Python (queries, the similar papers' vector search, views, template). So GETs of those
 paths are answered from memory while the database's change counter is the one they were built under.
-The counter (dailypapers.store.changes: `PRAGMA data_version` on SQLite, about 8 µs a request; the current
-snapshot on PostgreSQL) moves with every commit by anyone (this process, `dailypapers import` in a cron
-job, another web worker), so no entry is ever served after a change.
+The counter (dailypapers.store.changes: `PRAGMA data_version` on SQLite, about 8 µs a request; on
+PostgreSQL a count of this database's commits heard through LISTEN/NOTIFY, no round trip) moves with every
+commit by anyone (this process, `dailypapers import` in a cron job, another web worker or node), so no entry
+is served after a change (on PostgreSQL: once the change's notification has arrived, milliseconds after
+another process's commit; this process's own commits count at once).
 
 The counter is read before the page is built: a commit landing meanwhile leaves that entry under an old
 counter, never a new one. A paper's similar papers come from the vector index, which follows the
