@@ -45,7 +45,13 @@ def _open(stop: threading.Event | None = None):
         console.print(
             "[yellow]DAILYPAPERS_CONTACT_EMAIL is not set:[/yellow] arXiv asks that requests name a contact."
         )
-    return settings, store, make_client(settings, stop=stop), make_client(settings, hf=True, stop=stop)
+    engine = store.engine  # on PostgreSQL, pacing holds across every machine of the deployment
+    return (
+        settings,
+        store,
+        make_client(settings, stop=stop, engine=engine),
+        make_client(settings, hf=True, stop=stop, engine=engine),
+    )
 
 
 class ProgressBars:

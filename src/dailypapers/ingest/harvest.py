@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from dailypapers.ingest.arxiv_api import ArxivApiSource
 from dailypapers.ingest.hf import HfDailySource
@@ -16,6 +17,8 @@ from dailypapers.ingest.polite import PoliteClient, Stopped, user_agent
 from dailypapers.ingest.rss import RssSource
 from dailypapers.ingest.runs import RunLog, Totals
 from dailypapers.settings import Settings
+from dailypapers.store.engine import Engine
+from dailypapers.store.pacing import DatabasePacer
 from dailypapers.store.papers import SqlStore
 
 log = logging.getLogger(__name__)
@@ -101,16 +104,22 @@ def make_client(
     stop: threading.Event | None = None,
     max_retries: int | None = None,
     timeout: float = 60.0,
+    engine: Engine | None = None,
 ) -> PoliteClient:
     """The shared HTTP client for arXiv (or, with hf=True, Hugging Face) from settings; `max_retries` at most
-    the setting's (someone waiting wants fewer than a harvest)."""
+    the setting's (someone waiting wants fewer than a harvest). Given a PostgreSQL `engine`, its pacing holds
+    across every process and machine on that database; otherwise across the processes of this machine."""
     retries = settings.ingest_max_retries
+    pacer_for = None
+    if engine is not None and engine.dialect.name == "postgresql":
+        pacer_for = partial(DatabasePacer, engine)
     return PoliteClient(
         user_agent=user_agent(settings.base_url, settings.contact_email),
         delay=settings.hf_delay_seconds if hf else settings.arxiv_delay_seconds,
         max_retries=retries if max_retries is None else min(retries, max_retries),
         timeout=timeout,
         stop=stop,
+        pacer_for=pacer_for,
     )
 
 

@@ -18,11 +18,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -64,6 +64,13 @@ def pacing_key(url: str) -> str:
     if host == "arxiv.org" or host.endswith(".arxiv.org"):
         return "arxiv.org"
     return f"{host}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+
+
+class Pacing(Protocol):
+    """Spaces the requests of one pacing key: `Pacer` below (a file lock: this machine's processes), or
+    dailypapers.store.pacing.DatabasePacer (a row lock: every machine on one PostgreSQL database)."""
+
+    def slot(self, wait: Callable[[float], None] = ...) -> AbstractContextManager[None]: ...
 
 
 class Pacer:
@@ -144,12 +151,16 @@ class PoliteClient:
         stop: threading.Event | None = None,
         lock_dir: Path | None = None,
         transport: httpx.BaseTransport | None = None,
+        pacer_for: Callable[[str, float], Pacing] | None = None,
     ) -> None:
         self.delay = delay
+        # How requests to one pacing key are spaced: a file lock on this machine unless told otherwise (a
+        # PostgreSQL deployment passes dailypapers.store.pacing's, which holds across machines).
+        self.pacer_for = pacer_for or (lambda key, delay: Pacer(key, delay, lock_dir))
         self.max_retries = max_retries
         self.stop = stop or threading.Event()
         self.lock_dir = lock_dir
-        self._pacers: dict[str, Pacer] = {}
+        self._pacers: dict[str, Pacing] = {}
         self.http = httpx.Client(
             headers={"User-Agent": user_agent, "Accept-Encoding": "gzip"},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 20.0)),
@@ -168,10 +179,10 @@ class PoliteClient:
     def close(self) -> None:
         self.http.close()
 
-    def _pacer(self, url: str) -> Pacer:
+    def _pacer(self, url: str) -> Pacing:
         key = pacing_key(url)
         if key not in self._pacers:
-            self._pacers[key] = Pacer(key, self.delay, self.lock_dir)
+            self._pacers[key] = self.pacer_for(key, self.delay)
         return self._pacers[key]
 
     def _sleep(self, seconds: float) -> None:

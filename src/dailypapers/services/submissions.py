@@ -131,7 +131,10 @@ class Submissions:
         records = []
         try:
             with make_client(
-                self.settings, max_retries=FETCH_RETRIES, timeout=FETCH_TIMEOUT_SECONDS
+                self.settings,
+                max_retries=FETCH_RETRIES,
+                timeout=FETCH_TIMEOUT_SECONDS,
+                engine=self.papers.engine,
             ) as client:
                 for page in ArxivApiSource(client, self.settings.arxiv_api_url, ids=[arxiv_id]).fetch(None):
                     records += page.records

@@ -385,3 +385,33 @@ jobs = Table(
     Index("ix_jobs_status_run_after", "status", "run_after"),
     Index("ix_jobs_user_id", "user_id"),
 )
+
+# Several workers, possibly on several machines (dailypapers.store.leases): the one that holds the "scheduler"
+# lease runs the schedule; each scheduled run is claimed once by (job, slot), so a handover never runs a slot
+# twice. Times are seconds since the epoch by the database's clock (PostgreSQL)
+# or this machine's (SQLite, which one machine serves).
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(255), nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+schedule_runs = Table(
+    "schedule_runs",
+    metadata,
+    Column("job", String(64), primary_key=True),
+    Column("slot", String(32), primary_key=True),  # the run's planned moment, ISO 8601 UTC
+    Column("holder", String(255), nullable=False),
+    Column("claimed_at", Float, nullable=False),
+)
+
+# arXiv's one request every 3 s, held across every process and machine of a PostgreSQL deployment
+# (dailypapers.store.pacing): the end of the last request per pacing key, by the database's clock.
+pacing = Table(
+    "pacing",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("last_end", Float, nullable=False),
+)
