@@ -3,6 +3,7 @@ on SQLite and PostgreSQL, with the real packaged model and real demo papers."""
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import numpy as np
@@ -393,3 +394,34 @@ def test_fuse_weights_normalized_scores_and_keeps_both_ranks():
     assert hits[3].keyword_rank is None and hits[3].semantic_rank == 2
     # A paper the query's words name stays first over a semantic near-miss.
     assert max(hits.values(), key=lambda h: h.score).paper_id == 1
+
+
+# -- several nodes ------------------------------------------------------------------------------------------
+
+
+def test_a_node_with_its_own_index_catches_up_from_the_database(store, database_url, index_dir, tmp_path):
+    """Two web nodes on one database, each with its own index directory: papers that one node's worker
+    indexes become searchable on the other by its follower, without re-embedding anything there."""
+    settings = search_settings(database_url, tmp_path / "node-b", search_follow_seconds=1.0)
+    node_b = Search(store.engine, settings, embedder_factory=shared_embedder(settings), refresh_interval=0.0)
+    try:
+        # A new node: its first refresh builds its keyword index from the database.
+        assert node_b.search("Quokka", mode="keyword", limit=5) == []
+        store.upsert([paper("2612.00001", "Quokka locomotion on rough terrain", "We study quokkas hopping.")])
+        assert node_b.search("Quokka", mode="keyword", limit=5) == []  # within the period: not yet
+        time.sleep(1.1)
+        hits = node_b.search("Quokka", mode="keyword", limit=5)  # the period is over: caught up
+        assert [h.paper_id for h in hits] == [ids_by_arxiv(store)["2612.00001"]]
+    finally:
+        node_b.close()
+
+
+def test_without_following_a_node_leaves_indexing_to_the_writer(store, database_url, tmp_path):
+    settings = search_settings(database_url, tmp_path / "node-c")  # search_follow_seconds = 0
+    node = Search(store.engine, settings, embedder_factory=shared_embedder(settings), refresh_interval=0.0)
+    try:
+        store.upsert([paper("2612.00002", "Wombat burrow acoustics", "Wombats dig burrows.")])
+        node.refresh()
+        assert not (tmp_path / "node-c").exists() or not any((tmp_path / "node-c").iterdir())
+    finally:
+        node.close()

@@ -146,6 +146,15 @@ class Settings(BaseSettings):
         description="CPU threads of the embedding model for batches (index build, imports, ingestion); 0: "
         "every core. A web process embeds each query on one thread (requests run side by side).",
     )
+    search_follow_seconds: float = Field(
+        0.0,
+        ge=0,
+        le=3600,
+        description="Web nodes whose search index directory is their own (several machines on one "
+        "PostgreSQL): catch the keyword index up from the database every this many seconds (new papers "
+        "searchable on every node within it; vectors always catch up from the embeddings table). 0: leave it "
+        "to the process that writes papers, which shares the index directory on one machine.",
+    )
     search_warmup: bool = Field(
         True,
         description="Load the embedding model and both search indexes, and run one query, while the web "

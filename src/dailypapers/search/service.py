@@ -66,6 +66,7 @@ class Search:
         self._model: str | None = None
         self._index_id: str | None = None
         self._last_refresh = 0.0
+        self._last_follow = 0.0
         self._lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self._background: threading.Thread | None = None
@@ -254,10 +255,24 @@ class Search:
             vectors = self._vectors.get(active)
             if vectors is not None:
                 vectors.refresh()
+            self._follow()
         except Exception:  # a refresh must never fail a search
             log.exception("search refresh failed")
         finally:
             self._refresh_lock.release()
+
+    def _follow(self) -> None:
+        """On a node with an index directory of its own, index what changed in the database since this
+        node's keyword watermark (kept in its own index directory): papers another node ingested become
+        searchable here within `search_follow_seconds`. A node's second process finds the index's writer
+        taken and waits its turn; the first one's commit reloads both readers."""
+        period = self.settings.search_follow_seconds
+        if not period or time.monotonic() - self._last_follow < period:
+            return
+        self._last_follow = time.monotonic()
+        indexed, full = self.indexer().sync_keyword()
+        if indexed:
+            log.info("search caught up: %d papers indexed%s", indexed, " (rebuilt)" if full else "")
 
     def start_background_refresh(self, interval: float | None = None) -> None:
         """Catch up in a daemon thread every `interval` seconds, keeping that work off the request path."""
