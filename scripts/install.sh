@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything dailypapers and its tests need: the package with its test extras (pip), axe-core for the
-# browser tests' accessibility checks (npm, into tools/axe) and, when run as root on Debian, Chromium and npm.
+# browser tests' accessibility checks (npm, into tools/axe) and, when run as root on Debian, Chromium, wrk, npm
+# and HAProxy.
 # Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v wrk >/dev/null 2>&1 || missing+=(wrk)
   command -v npm >/dev/null 2>&1 || missing+=(npm)
+  command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)  # the several-machines test's load balancer
+  command -v ip >/dev/null 2>&1 || missing+=(iproute2)
   if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"

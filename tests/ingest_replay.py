@@ -44,7 +44,7 @@ Route = Callable[[str, dict[str, str]], Reply]
 
 
 class Replay:
-    def __init__(self, route: Route) -> None:
+    def __init__(self, route: Route, host: str = "127.0.0.1") -> None:
         self.route = route
         self.arrivals: list[Arrival] = []
         self.in_flight = 0
@@ -82,9 +82,9 @@ class Replay:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((host, 0), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"http://{host}:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> Replay:

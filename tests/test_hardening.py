@@ -205,3 +205,9 @@ def test_forwarded_for_is_believed_only_from_listed_proxies(tmp_path):
     trusting = settings.model_copy(update={"forwarded_allow_ips": "127.0.0.1"})
     with BoundedServer(trusting) as server:  # behind a listed proxy, each forwarded address counts apart
         assert statuses(server) == [202] * 5
+
+
+def test_healthz_answers_while_the_database_does(client, demo_store):
+    answer = client.get("/healthz")
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok", "latestDay": demo_store.latest_day().isoformat()}

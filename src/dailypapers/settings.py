@@ -146,6 +146,13 @@ class Settings(BaseSettings):
         description="CPU threads of the embedding model for batches (index build, imports, ingestion); 0: "
         "every core. A web process embeds each query on one thread (requests run side by side).",
     )
+    worker_lease_seconds: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        description="How long the worker that runs the schedule holds it between renewals (every third of "
+        "it): when it dies, another worker takes the schedule over within this plus a third.",
+    )
     search_follow_seconds: float = Field(
         0.0,
         ge=0,

@@ -57,6 +57,7 @@ def worker_command(
         jobs=JobRunner(jobs, submissions.handlers()),
         say=lambda line: console.print(escape(line), highlight=False, soft_wrap=True),
         ingest_observer=bars,
+        lease_seconds=settings.worker_lease_seconds,
     )
     try:
         worker.run(now=now)

@@ -131,10 +131,12 @@ class Worker:
         worker leads (the others run background jobs and wait to take over)."""
         self.leadership.start()
         try:
-            if now:
+            if now and self.leadership.leading:  # another worker leads: the schedule is its to run
                 for job in JOBS:
                     if not self.stop.is_set():
                         self.run_job(job, datetime.now(UTC))
+            elif now:
+                self.say("Another worker holds the schedule: --now leaves the ingestion to it.")
             after = datetime.now(UTC) - timedelta(seconds=GRACE_SECONDS)
             while not self.stop.is_set():
                 job, when = next_job(self.schedule(), after)

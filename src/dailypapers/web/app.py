@@ -33,6 +33,7 @@ from dailypapers.web import (
     devmail,
     errors,
     feeds,
+    health,
     openapi,
     pages,
     search,
@@ -160,6 +161,7 @@ def create_app(
     if settings.environment == "development":
         app.include_router(devmail.router)
     app.include_router(about.router)
+    app.include_router(health.router)
     app.include_router(citations.router)  # before pages.router, whose /papers/{value:path} would catch .bib
     app.include_router(pages.router)
     # A form on a paper page that fails (an empty comment) shows the page again with its message in place.

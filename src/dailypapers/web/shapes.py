@@ -44,6 +44,13 @@ class Error(Shape):
     error: str
 
 
+class Health(Shape):
+    """A web process that answers, with a database that answers."""
+
+    status: Literal["ok"]
+    latestDay: str | None = Field(description="The newest day on the feed (YYYY-MM-DD), if any.")
+
+
 # -- Hugging Face's shapes (docs/hf-papers-api.md, dailypapers.hf_shapes) ----------------------------------
 
 
