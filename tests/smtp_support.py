@@ -65,9 +65,9 @@ class _CountingController(Controller):
         return server
 
 
-def start_sink(port: int) -> tuple[SmtpSink, Controller]:
+def start_sink(port: int, host: str = "127.0.0.1") -> tuple[SmtpSink, Controller]:
     sink = SmtpSink()
-    controller = _CountingController(sink, hostname="127.0.0.1", port=port)
+    controller = _CountingController(sink, hostname=host, port=port)
     controller.start()
     sink.connections = 0  # start() itself connects once to check the server is up
     return sink, controller

@@ -18,15 +18,17 @@ import pytest
 import sqlalchemy as sa
 
 import netns_support
+from conftest import free_port
+from digest_support import subscribe
 from ingest_replay import HF, Replay, Reply, fixture
+from smtp_support import start_sink
 
 pytestmark = pytest.mark.slow
 
 WHY_NOT = netns_support.missing()
 CLI = [sys.executable, "-c", "from dailypapers.cli import main; main()"]
-TITLE_WORD = (
-    "Classifiers"  # of the replayed paper: "Large Multimodal Models as General In-Context Classifiers"
-)
+# In the replayed paper's title: "Large Multimodal Models as General In-Context Classifiers".
+TITLE_WORD = "Classifiers"
 
 
 def _env(url: str, **extra: str) -> dict[str, str]:
@@ -172,7 +174,39 @@ def test_a_deployment_across_machines(tmp_path):
             assert len(failed) <= len(threads), failed  # at most those in flight when the cable went
             assert all(r == 200 for r in after_cut[-20:])  # and the last ones all answered, by web2
 
+        # Digests: both worker machines send the week's at the same moment; every subscriber gets one.
+        bridge = f"{netns_support.NET}.1"
+        port = free_port()
+        sink, controller = start_sink(port, host=bridge)
+        try:
+            emails = [f"reader{i:02d}@example.org" for i in range(20)]
+            for email in emails:
+                subscribe(engine, email, "weekly")
+            with engine.connect() as conn:  # the week that ends on the ingested paper's day on the feed
+                day = conn.execute(sa.text("SELECT max(day) FROM feed_entries")).scalar()
+            env = _env(
+                url, DAILYPAPERS_SMTP_URL=f"smtp://{bridge}:{port}", DAILYPAPERS_DIGEST_RATE_PER_SECOND="50"
+            )
+            senders = [
+                net.run(
+                    host,
+                    CLI + ["digest", "send", "--frequency", "weekly", "--date", str(day)],
+                    env=env,
+                    log=tmp_path / f"digest-{host}.log",
+                )
+                for host in ("worker1", "worker2")
+            ]
+            for sender in senders:
+                sender.wait(120)
+            received = sorted(r for m in sink.messages for r in m.recipients)
+            assert received == emails, [
+                (tmp_path / f"digest-{h}.log").read_text() for h in ("worker1", "worker2")
+            ]
+        finally:
+            controller.stop()
+
         report = {
+            "digests sent by two machines at once": f"{len(received)} to {len(emails)} subscribers",
             "search caught up on both nodes (s)": round(caught_up, 1),
             "leader handover after kill -9 (s)": round(handover, 1),
             "requests through the balancer": len(results),
