@@ -447,3 +447,25 @@ def test_deleting_a_collection_removes_its_rows(demo_store):
     with demo_store.engine.connect() as conn:
         for table in (collections, collection_items, collection_upvotes):
             assert conn.execute(select(func.count()).select_from(table)).scalar_one() == 0
+
+
+def test_deleting_an_account_takes_its_collections_and_recounts_its_upvotes(demo_store):
+    from dailypapers.services.accounts import delete_account
+    from dailypapers.store.accounts import AccountStore
+    from dailypapers.store.community import CommunityStore
+
+    alice, bob = account(demo_store, "alice"), account(demo_store, "bob")
+    store = CollectionStore(demo_store)
+    hers = store.create(alice.id, "Hers")
+    store.add_item(_slug(hers), alice.id, KNOWN_ID)
+    his = store.create(bob.id, "His")
+    store.set_upvote(_slug(his), alice.id, True)
+    store.set_upvote(_slug(his), bob.id, True)
+    store.set_upvote(_slug(hers), bob.id, True)
+    delete_account(AccountStore(demo_store), CommunityStore(demo_store), alice.id)
+    assert store.get(_slug(his), None).upvotes == 1
+    with pytest.raises(CollectionNotFound):
+        store.get(_slug(hers), bob.id)
+    with demo_store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(collection_items)).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(collection_upvotes)).scalar_one() == 1

@@ -51,7 +51,9 @@ def item(view: ItemView) -> dict[str, Any]:
     return body
 
 
-def collection(view: CollectionView, upvoted: bool | None = None) -> dict[str, Any]:
+def collection(view: CollectionView, upvoted: bool | None = None, *, listed: bool = False) -> dict[str, Any]:
+    """A collection; `listed` as in lists, which carry no `position` (the client numbers a list itself, and
+    refuses one that carries it)."""
     body: dict[str, Any] = {
         "_id": view.public_id,
         "slug": view.slug,
@@ -70,4 +72,6 @@ def collection(view: CollectionView, upvoted: bool | None = None) -> dict[str, A
     }
     if upvoted is not None:
         body["isUpvotedByUser"] = upvoted
+    if listed:
+        del body["position"]
     return body

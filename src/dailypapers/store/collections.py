@@ -554,3 +554,26 @@ class CollectionStore:
 
     def _attach_items(self, view: CollectionView, rows: list) -> None:
         view.items = self._items(rows, self._papers(rows))
+
+
+def forget_user(conn, user_id: int) -> None:
+    """Inside the transaction that deletes a user, before the DELETE: their collections go (items and upvotes
+    with them), and the collections they upvoted are recounted without their upvotes."""
+    owned = select(collections.c.id).where(collections.c.owner_id == user_id)
+    conn.execute(collection_items.delete().where(collection_items.c.collection_id.in_(owned)))
+    conn.execute(collection_upvotes.delete().where(collection_upvotes.c.collection_id.in_(owned)))
+    conn.execute(collections.delete().where(collections.c.owner_id == user_id))
+    upvoted = list(
+        conn.execute(
+            select(collection_upvotes.c.collection_id).where(collection_upvotes.c.user_id == user_id)
+        ).scalars()
+    )
+    conn.execute(collection_upvotes.delete().where(collection_upvotes.c.user_id == user_id))
+    for collection_id in sorted(upvoted):
+        count = (
+            select(func.count())
+            .select_from(collection_upvotes)
+            .where(collection_upvotes.c.collection_id == collection_id)
+            .scalar_subquery()
+        )
+        conn.execute(collections.update().where(collections.c.id == collection_id).values(upvotes=count))

@@ -220,7 +220,9 @@ def list_collections(
         )
     viewer = _viewer_id(request)
     voted = service.store.upvoted_among(viewer, [v.id for v in views]) if viewer is not None else None
-    response = JSONResponse([hf.collection(v, None if voted is None else v.id in voted) for v in views])
+    response = JSONResponse(
+        [hf.collection(v, None if voted is None else v.id in voted, listed=True) for v in views]
+    )
     if len(views) == size:
         query = [(k, v) for k, v in request.query_params.multi_items() if k != "p"] + [("p", str(page + 1))]
         base = request.app.state.settings.base_url
@@ -436,7 +438,7 @@ def _listing(request: Request, page: int, sort: str, fmt: str):
             "sort": sort,
             "page": page,
             "hasMore": has_more,
-            "collections": [hf.collection(v) for v in views],
+            "collections": [hf.collection(v, listed=True) for v in views],
         }
 
     return _render(request, fmt, "collections.html", context, body)

@@ -444,7 +444,11 @@ class Collection(Shape):
     numItems: int
     lastUpdated: str
     createdAt: str
-    position: int = Field(description="Among the owner's collections, 0 first.")
+    position: int = Field(
+        None,
+        description="Among the owner's collections, 0 first; not in lists.",
+        json_schema_extra=_no_default,
+    )
     private: bool
     theme: str
     upvotes: int
