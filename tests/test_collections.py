@@ -469,3 +469,22 @@ def test_deleting_an_account_takes_its_collections_and_recounts_its_upvotes(demo
     with demo_store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(collection_items)).scalar_one() == 0
         assert conn.execute(select(func.count()).select_from(collection_upvotes)).scalar_one() == 1
+
+
+def test_concurrent_additions_keep_positions_whole(demo_store):
+    """Twelve writers add twelve papers to one collection at once: every paper lands once, at positions
+    0..11 (the collection's row lock queues them), and upvotes cast at once all count."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    alice = account(demo_store, "alice")
+    voters = [account(demo_store, f"voter{n}") for n in range(6)]
+    store = CollectionStore(demo_store)
+    made = store.create(alice.id, "Busy")
+    papers = sorted(records())[:12]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        added = list(pool.map(lambda a: store.add_item(_slug(made), alice.id, a), papers))
+        list(pool.map(lambda v: store.set_upvote(_slug(made), v.id, True), voters))
+    got = store.get(_slug(made), None)
+    assert sorted(i.paper.arxiv_id for i in got.items) == papers
+    assert [i.position for i in got.items] == list(range(12)) and len(set(added)) == 12
+    assert got.upvotes == 6

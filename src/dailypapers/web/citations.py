@@ -16,7 +16,7 @@ from fastapi import APIRouter
 from dailypapers.papers import PaperView
 from dailypapers.web import params
 from dailypapers.web.deps import StoreDep
-from dailypapers.web.openapi import errors
+from dailypapers.web.openapi import errors, json_errors
 from dailypapers.web.responses import BibtexResponse, CslJsonResponse
 
 router = APIRouter()
@@ -182,7 +182,7 @@ def csl_json_all(views: list[PaperView]) -> list[dict]:
     summary="A paper as CSL-JSON (a list of one item, as Zotero and Pandoc read it).",
     response_class=CslJsonResponse,
     response_model=list[dict[str, Any]],
-    responses=errors(404),
+    responses=json_errors(404),
     tags=["pages"],
 )
 def paper_csl(arxiv_id: str, store: StoreDep):

@@ -32,7 +32,7 @@ from dailypapers.store.collections import UNSET, PaperNotHere
 from dailypapers.web import citations, params, shapes
 from dailypapers.web.auth import CsrfProtected, RequiredAccount, account_of, current_account, safe_next
 from dailypapers.web.community import actor
-from dailypapers.web.openapi import BEARER, SESSION, errors, needs, reads
+from dailypapers.web.openapi import BEARER, SESSION, errors, json_errors, needs, reads
 from dailypapers.web.params import Page
 from dailypapers.web.ratelimit import check_setting
 from dailypapers.web.responses import BibtexResponse, CslJsonResponse, JSONResponse
@@ -537,7 +537,7 @@ def collection_bib(owner: str, slug: str, request: Request):
     summary="Every paper of a collection as CSL-JSON (Zotero, Pandoc, citeproc), in the collection's order.",
     response_class=CslJsonResponse,
     response_model=list[dict[str, Any]],
-    responses=errors(400, 404),
+    responses=json_errors(400, 404),
 )
 def collection_csl(owner: str, slug: str, request: Request):
     view = _call(collections_of(request).store.get, _slug(owner, slug), _session_viewer(request))
