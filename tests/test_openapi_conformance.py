@@ -40,6 +40,7 @@ KNOWN = {
     "week": ["2026-W34"],
     "month": ["2026-08"],
     "username": ["reader", "moderator"],
+    "owner": ["reader", "moderator"],
 }
 
 

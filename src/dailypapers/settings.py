@@ -291,6 +291,9 @@ class Settings(BaseSettings):
     rate_limit_submit: RateLimit = Field("20/1h", description="Submission attempts per account.")
     rate_limit_comment: RateLimit = Field("10/1m", description="Comments written or edited per account.")
     rate_limit_upvote: RateLimit = Field("120/1m", description="Upvotes and un-upvotes per account.")
+    rate_limit_collection: RateLimit = Field(
+        "120/1m", description="Collection writes per account: made, changed, items added or moved, upvotes."
+    )
 
     @classmethod
     def settings_customise_sources(

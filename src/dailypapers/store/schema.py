@@ -415,3 +415,47 @@ pacing = Table(
     Column("key", String(255), primary_key=True),
     Column("last_end", Float, nullable=False),
 )
+
+
+# Collections (dailypapers.curation, dailypapers.store.collections): ordered papers with notes that a reader
+# curates, public or private, addressed by Hugging Face-style slugs `<owner>/<title words>-<public_id>`.
+collections = Table(
+    "collections",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("public_id", String(24), nullable=False, unique=True),  # random hex: the slug's tail
+    Column("owner_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("title", String(100), nullable=False),
+    Column("description", Text),
+    Column("private", Boolean, nullable=False, default=False),
+    Column("theme", String(16), nullable=False),
+    Column("position", Integer, nullable=False, default=0),  # among its owner's collections
+    Column("upvotes", Integer, nullable=False, default=0),  # rows in collection_upvotes, kept exact
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),  # Hugging Face's `lastUpdated`
+    UniqueConstraint("owner_id", "title", name="uq_collections_owner_title"),
+    Index("ix_collections_updated_at", "updated_at"),
+    Index("ix_collections_upvotes", "upvotes"),
+)
+
+collection_items = Table(
+    "collection_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("collection_id", Integer, ForeignKey("collections.id", ondelete="CASCADE"), nullable=False),
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),  # 0, 1, 2, ... within the collection
+    Column("note", Text),  # plain text, at most 500 characters
+    Column("added_at", UtcDateTime, nullable=False),
+    UniqueConstraint("collection_id", "paper_id", name="uq_collection_items_collection_paper"),
+    Index("ix_collection_items_paper_id", "paper_id"),
+)
+
+collection_upvotes = Table(
+    "collection_upvotes",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("collection_id", Integer, ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_collection_upvotes_collection_id_created_at", "collection_id", "created_at"),
+)

@@ -29,6 +29,7 @@ from dailypapers.web import (
     apidocs,
     auth,
     citations,
+    collections,
     community,
     devmail,
     errors,
@@ -163,6 +164,7 @@ def create_app(
     app.include_router(about.router)
     app.include_router(health.router)
     app.include_router(citations.router)  # before pages.router, whose /papers/{value:path} would catch .bib
+    collections.install(app)  # collections: the API under /api/collections, pages under /collections
     app.include_router(pages.router)
     # A form on a paper page that fails (an empty comment) shows the page again with its message in place.
     app.state.render_paper = pages.render_paper

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 from fastapi import APIRouter
 
 from dailypapers.papers import PaperView
 from dailypapers.web import params
 from dailypapers.web.deps import StoreDep
-from dailypapers.web.openapi import errors
-from dailypapers.web.responses import BibtexResponse
+from dailypapers.web.openapi import errors, json_errors
+from dailypapers.web.responses import BibtexResponse, CslJsonResponse
 
 router = APIRouter()
 
@@ -56,8 +57,8 @@ def citation_key(view: PaperView) -> str:
     return (last_name + year + word) or view.arxiv_id.replace("/", "").replace(".", "")
 
 
-def bibtex(view: PaperView) -> str:
-    """The paper's BibTeX entry."""
+def bibtex(view: PaperView, key: str | None = None) -> str:
+    """The paper's BibTeX entry (under `key`, else its `citation_key`)."""
     fields = [
         ("title", "{" + bibtex_value(view.title) + "}"),
         ("author", " and ".join(bibtex_value(a) for a in view.authors if a.strip())),
@@ -69,7 +70,7 @@ def bibtex(view: PaperView) -> str:
         ("url", view.abs_url),
     ]
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields if value)
-    return f"@misc{{{citation_key(view)},\n{body}\n}}\n"
+    return f"@misc{{{key or citation_key(view)},\n{body}\n}}\n"
 
 
 def citation_meta(view: PaperView, page_url: str, site_name: str) -> list[tuple[str, str, str]]:
@@ -114,3 +115,75 @@ def citation_meta(view: PaperView, page_url: str, site_name: str) -> list[tuple[
 def paper_bib(arxiv_id: str, store: StoreDep):
     view = params.paper_or_404(store, arxiv_id)
     return BibtexResponse(bibtex(view))
+
+
+def bibtex_all(views: list[PaperView]) -> str:
+    """Entries of many papers in one file, their keys made unique (`smith2024deep`, `smith2024deepb`, ...)."""
+    seen: dict[str, int] = {}
+    entries = []
+    for view in views:
+        key = citation_key(view)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            key += _suffix(seen[key])
+        entries.append(bibtex(view, key))
+    return "\n".join(entries)
+
+
+def _suffix(count: int) -> str:
+    """b, c, ..., z, then ba, bb, ...: the second paper of a key gets "b", as reference managers do."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    count -= 1
+    while count:
+        count, digit = divmod(count, 26)
+        out = letters[digit] + out
+    return out
+
+
+def _csl_name(name: str) -> dict[str, str]:
+    """An author as CSL names them: family and given names where the name has both, else as written."""
+    parts = name.split()
+    if len(parts) < 2:
+        return {"literal": name.strip()}
+    return {"family": parts[-1], "given": " ".join(parts[:-1])}
+
+
+def csl_json(view: PaperView) -> dict:
+    """The paper as a CSL-JSON item: an arXiv preprint as Zotero exports one (`article`, arXiv as
+    publisher, the arXiv id as `number`, arXiv's DOI when the paper has no other)."""
+    item: dict = {
+        "id": view.arxiv_id,
+        "type": "article",
+        "title": " ".join(view.title.split()),
+        "author": [_csl_name(a) for a in view.authors if a.strip()],
+        "abstract": " ".join(view.abstract.split()),
+        "publisher": "arXiv",
+        "number": f"arXiv:{view.arxiv_id}",
+        "genre": "Preprint",
+        "URL": view.abs_url,
+        "DOI": view.doi or f"10.48550/arXiv.{view.arxiv_id}",
+    }
+    if view.published_at:
+        moment = view.published_at
+        item["issued"] = {"date-parts": [[moment.year, moment.month, moment.day]]}
+    if view.categories:
+        item["keyword"] = ", ".join(view.categories)
+    return item
+
+
+def csl_json_all(views: list[PaperView]) -> list[dict]:
+    return [csl_json(v) for v in views]
+
+
+@router.get(
+    "/papers/{arxiv_id:path}.csl.json",
+    operation_id="paper_csl_json",
+    summary="A paper as CSL-JSON (a list of one item, as Zotero and Pandoc read it).",
+    response_class=CslJsonResponse,
+    response_model=list[dict[str, Any]],
+    responses=json_errors(404),
+    tags=["pages"],
+)
+def paper_csl(arxiv_id: str, store: StoreDep):
+    return CslJsonResponse([csl_json(params.paper_or_404(store, arxiv_id))])

@@ -78,6 +78,11 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return documented
 
 
+def json_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`errors` for a route whose own answers are another JSON type (CSL-JSON): its errors are plain JSON."""
+    return {status: _error_response(status, True) for status in statuses}
+
+
 def needs(*schemes: str) -> dict[str, Any]:
     """`openapi_extra=` for a route that needs one of these credentials."""
     return {"security": [{scheme: []} for scheme in schemes]}

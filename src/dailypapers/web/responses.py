@@ -26,3 +26,9 @@ class BibtexResponse(PlainTextResponse):
     """BibTeX, as text/plain so that a browser shows it (arXiv's export does the same)."""
 
     media_type = "text/plain"
+
+
+class CslJsonResponse(JSONResponse):
+    """CSL-JSON, the citation data Zotero, Pandoc and citeproc read, under its registered media type."""
+
+    media_type = "application/vnd.citationstyles.csl+json"

@@ -419,3 +419,77 @@ class PreferencesIn(BaseModel):
         json_schema_extra=_no_default,
     )
     searches: list[SavedSearch] = Field(default=None, max_length=MAX_SEARCHES, json_schema_extra=_no_default)
+
+
+# -- collections (dailypapers.curation.hf) --------------------------------------------------------------
+
+
+class CollectionNote(Shape):
+    text: str
+    html: str = Field(description="The text escaped, line breaks as <br>.")
+
+
+class CollectionItem(Shape):
+    id_: str = Field(alias="_id", description="The item's own id (24 hex digits): for updates and deletes.")
+    id: str = Field(description="The arXiv id.")
+    type: Literal["paper"]
+    position: int = Field(description="0 is first.")
+    title: str
+    upvotes: int
+    publishedAt: str | None
+    addedAt: str | None
+    note: CollectionNote = absent()
+
+
+class Collection(Shape):
+    id_: str = Field(alias="_id", description="The slug's id: 24 hex digits.")
+    slug: str = Field(description="`<owner>/<title words>-<id>`, as on Hugging Face.")
+    title: str
+    description: str | None
+    owner: User
+    items: list[CollectionItem] = Field(description="All of them; the first four in lists.")
+    numItems: int
+    lastUpdated: str
+    createdAt: str
+    position: int = Field(
+        None,
+        description="Among the owner's collections, 0 first; not in lists.",
+        json_schema_extra=_no_default,
+    )
+    private: bool
+    theme: str
+    upvotes: int
+    url: str = Field(description="The collection's page on this site.")
+    isUpvotedByUser: bool = absent()
+
+
+class CollectionConflict(Shape):
+    error: str
+    slug: str = Field(description="The collection of that title you have already.")
+
+
+class CollectionUpdated(Shape):
+    success: bool
+    data: Collection
+
+
+class Done(Shape):
+    success: bool
+
+
+class CollectionUpvote(Shape):
+    slug: str
+    upvotes: int
+    upvoted: bool
+
+
+class CollectionsPage(Shape):
+    sort: str
+    page: int
+    hasMore: bool
+    collections: list[Collection]
+
+
+class OwnerCollections(Shape):
+    owner: str
+    collections: list[Collection]
