@@ -532,12 +532,12 @@ class AuthorStore:
             statement = conflict_insert(self.dialect, follows).on_conflict_do_nothing(
                 index_elements=["user_id", "kind", "key"]
             )
-            result = conn.execute(
+            added = conn.execute(
                 statement.values(
                     user_id=user_id, kind=kind, key=key, label=label[:500], created_at=now or _now()
-                )
-            )
-            return bool(result.rowcount)
+                ).returning(follows.c.key)
+            ).first()
+            return added is not None
 
     def unfollow(self, user_id: int, kind: str, key: str) -> bool:
         with write_transaction(self.engine) as conn:

@@ -451,7 +451,8 @@ class CommunityStore:
             row = {"paper_id": paper_id, "user_id": actor.id, "parent_id": parent_id, "body": body}
             inserted = conn.execute(_COMMENT_INSERT, {**row, "html": html, "created_at": now}).one()
             writer = actor.profile or conn.execute(_COMMENT_WRITER, {"id": actor.id}).one()
-            by_author = actor.id in claimant_ids(conn, paper_id) or is_author(
+            claimed = actor.id in claimant_ids(conn, paper_id)
+            by_author = claimed or is_author(
                 author_keys(list(paper["authors"] or [])), writer.username, writer.fullname
             )
             # A new comment is visible: one more, under the paper's row lock, instead of a recount whose cost
@@ -475,7 +476,7 @@ class CommunityStore:
             deleted=False,
             hidden=False,
             is_paper_author=by_author,
-            claimed_author=by_author and actor.id in claimant_ids(conn, paper_id),
+            claimed_author=claimed,
         )
 
     def edit_comment(
