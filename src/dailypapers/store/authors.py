@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import func, select, union
+from sqlalchemy import bindparam, func, select, union
 from sqlalchemy.exc import IntegrityError
 
 from dailypapers import names
@@ -168,6 +168,31 @@ _LINE = (
 )
 
 
+# An author page's statements, built once, each keyed by the one name (no list of ids to bind).
+_MINE = paper_authors.alias("mine")
+_AUTHOR_PAPERS = (
+    select(*_LINE, paper_authors.c.position, paper_authors.c.name)
+    .select_from(paper_authors.join(papers, papers.c.id == paper_authors.c.paper_id))
+    .where(paper_authors.c.key == bindparam("key"))
+)
+_AUTHOR_TEAMS = (
+    select(paper_authors.c.paper_id, paper_authors.c.key, paper_authors.c.name)
+    .select_from(_MINE.join(paper_authors, paper_authors.c.paper_id == _MINE.c.paper_id))
+    .where(_MINE.c.key == bindparam("key"))
+)
+_AUTHOR_DAYS = (
+    select(feed_entries.c.paper_id, func.min(feed_entries.c.day))
+    .select_from(_MINE.join(feed_entries, feed_entries.c.paper_id == _MINE.c.paper_id))
+    .where(_MINE.c.key == bindparam("key"), feed_entries.c.removed_at.is_(None))
+    .group_by(feed_entries.c.paper_id)
+)
+_AUTHOR_CLAIMS = (
+    select(author_claims.c.paper_id, users.c.username)
+    .select_from(author_claims.join(users, users.c.id == author_claims.c.user_id))
+    .where(author_claims.c.key == bindparam("key"), author_claims.c.status == "approved")
+)
+
+
 def _line(row) -> PaperLine:
     return PaperLine(
         id=row.id,
@@ -239,14 +264,10 @@ class AuthorStore:
         """Every paper under the folded name `key`, with what the page says about them; None if none."""
         if not key:
             return None
-        query = (
-            select(*_LINE, paper_authors.c.position, paper_authors.c.name)
-            .select_from(paper_authors.join(papers, papers.c.id == paper_authors.c.paper_id))
-            .where(paper_authors.c.key == key)
-        )
+        params = {"key": key}
         with self.engine.connect() as conn:
             lines: dict[int, PaperLine] = {}
-            for row in conn.execute(query):
+            for row in conn.execute(_AUTHOR_PAPERS, params):
                 if row.id in lines:  # the same name twice on one paper: its first place
                     continue
                 line = _line(row)
@@ -255,27 +276,15 @@ class AuthorStore:
             if not lines:
                 return None
             ids = sorted(lines)
-            everyone: list[tuple[int, str, str]] = []
-            for start in range(0, len(ids), 900):
-                chunk = ids[start : start + 900]
-                everyone += conn.execute(
-                    select(paper_authors.c.paper_id, paper_authors.c.key, paper_authors.c.name).where(
-                        paper_authors.c.paper_id.in_(chunk)
-                    )
-                ).all()
-            days = self._first_days(conn, ids)
-            claim_rows = conn.execute(
-                select(author_claims.c.paper_id, users.c.username)
-                .select_from(author_claims.join(users, users.c.id == author_claims.c.user_id))
-                .where(author_claims.c.key == key, author_claims.c.status == "approved")
-            ).all()
+            everyone = conn.execute(_AUTHOR_TEAMS, params).all()
+            days = {pid: _as_date(day) for pid, day in conn.execute(_AUTHOR_DAYS, params)}
+            claim_rows = conn.execute(_AUTHOR_CLAIMS, params).all()
         claimed = {pid: username for pid, username in claim_rows}
         by_paper: dict[int, list[str]] = defaultdict(list)
-        spelled: dict[str, Counter] = defaultdict(Counter)
+        spelled: dict[str, str] = {}  # a co-author's key -> the first spelling met
         for pid, other, name in everyone:
             by_paper[pid].append(other)
-            if other != key:
-                spelled[other][name] += 1
+            spelled.setdefault(other, name)
         groups = _Groups()
         first_with: dict[str, int] = {}
         for pid in ids:
@@ -296,8 +305,7 @@ class AuthorStore:
         # Co-authors: on how many of these papers each other name appears.
         together = Counter(other for pid in ids for other in set(by_paper[pid]) if other != key)
         coauthor_list = [
-            NameCount(other, spelled[other].most_common(1)[0][0], count)
-            for other, count in together.most_common(coauthors)
+            NameCount(other, spelled[other], count) for other, count in together.most_common(coauthors)
         ]
         ordered = sorted(lines.values(), key=_newest_first, reverse=True)
         sizes = Counter(groups.find(line.id) for line in ordered)

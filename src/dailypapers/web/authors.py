@@ -32,6 +32,7 @@ WRITE = needs(BEARER, SESSION)
 CLAIMS_PAGE = 50
 FOLLOWING_PAGE = 30
 MAX_NAME_PATH = 500
+AUTHOR_PAGE = 100
 
 
 def _authorship(request: Request) -> Authorship:
@@ -94,7 +95,7 @@ def _author_or_404(request: Request, name: str) -> AuthorPage:
     return page
 
 
-def _author(request: Request, name: str, fmt: str):
+def _author(request: Request, name: str, fmt: str, number: int = 0):
     page = _author_or_404(request, name)
     following = _following(request, "author", page.key)
 
@@ -118,7 +119,15 @@ def _author(request: Request, name: str, fmt: str):
             out["following"] = following
         return out
 
-    context = {"author": page, "following": following, "asked": name}
+    # The page lists AUTHOR_PAGE papers at a time (`?p=`); its twin lists them all.
+    shown = page.papers[number * AUTHOR_PAGE : (number + 1) * AUTHOR_PAGE]
+    context = {
+        "author": page,
+        "following": following,
+        "shown": shown,
+        "page": number,
+        "has_more": len(page.papers) > (number + 1) * AUTHOR_PAGE,
+    }
     return _render(request, fmt, "author.html", context, body)
 
 
@@ -137,8 +146,8 @@ def author_json(name: str, request: Request):
 
 
 @router.get("/authors/{name:path}", **HTML)
-def author_page(name: str, request: Request):
-    return _author(request, name, "html")
+def author_page(name: str, request: Request, page: params.Page):
+    return _author(request, name, "html", page)
 
 
 # -- organizations ----------------------------------------------------------------------------------
