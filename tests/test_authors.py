@@ -400,3 +400,41 @@ def test_follow_forms_api_and_following_page(site, store):
     assert unfollowed.status_code == 303
     assert browser.get("/authors/Jose%20Garcia.json").json()["following"] is False
     assert app.state.authorship.followed(alice.id).categories == ["math.HO"]
+
+
+def test_the_migration_fills_the_names_of_papers_already_stored(unmigrated_url):
+    import sqlalchemy as sa
+
+    from conftest import make_settings
+    from dailypapers.store.engine import upgrade
+
+    settings = make_settings(unmigrated_url)
+    upgrade(settings, "0008")
+    engine = sa.create_engine(unmigrated_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO papers (id, arxiv_id, version, title, abstract, authors, categories, "
+                    "organization, imported_upvotes, upvotes, num_comments, hf_comments, "
+                    "author_participating, created_at, modified_at) VALUES (3, '2608.00001', 1, 'T', 'A', "
+                    ":authors, :categories, 'Tencent Hunyuan', 0, 0, 0, 0, false, :at, :at)"
+                ),
+                {
+                    "authors": '["José García", "王伟", ""]',
+                    "categories": '["cs.CL", "cs.CL", "cs.AI"]',
+                    "at": "2026-08-21 00:00:00",
+                },
+            )
+        upgrade(settings, "head")
+        with engine.connect() as conn:
+            names_ = conn.exec_driver_sql(
+                "SELECT position, name, key FROM paper_authors ORDER BY position"
+            ).all()
+            categories = conn.exec_driver_sql("SELECT category FROM paper_categories ORDER BY category").all()
+            org = conn.exec_driver_sql("SELECT organization_key FROM papers").scalar_one()
+        assert [tuple(r) for r in names_] == [(0, "José García", "jose garcia"), (1, "王伟", "王伟")]
+        assert [r[0] for r in categories] == ["cs.AI", "cs.CL"]
+        assert org == "tencent hunyuan"
+    finally:
+        engine.dispose()
