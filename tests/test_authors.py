@@ -39,7 +39,9 @@ def test_keys_that_stay_apart():
     assert names.key("J. García") != names.key("José García")  # initials are never expanded
     assert names.key("王伟") == "王伟" and names.key("王伟") != names.key("王卫")
     assert names.key("★") == "★"  # a name of symbols keeps a key of its own
-    assert names.key("   ") == ""
+    assert (
+        names.key("   ") == "" and names.key("\x00") == "" and names.key("Ada\x00 Lovelace") == "ada lovelace"
+    )
     assert names.initials("J. K.") and not names.initials("J. Kim")
     assert names.org_key_of_slug(names.slug("Tencent Hunyuan")) == names.key("Tencent Hunyuan")
     assert names.author_path("A/B C") == "/authors/A%2FB%20C"
@@ -250,7 +252,7 @@ def test_author_pages_and_twins(site):
     for name in ("Plato", "王伟", "A. B.", f"Member {MANY - 1}", "Ada Lovelace"):
         assert site.get("/authors/" + quote(name, safe="")).status_code == 200, name
         assert site.get("/authors/" + quote(name, safe="") + ".json").json()["name"] == name
-    for missing in ("Nobody%20Here", "x" * 600, "%20"):
+    for missing in ("Nobody%20Here", "x" * 600, "%20", "%00", "A%00B"):
         assert site.get(f"/authors/{missing}").status_code == 404
         answer = site.get(f"/authors/{missing}.json")
         assert answer.status_code == 404 and "error" in answer.json()
@@ -375,6 +377,8 @@ def test_follow_forms_api_and_following_page(site, store):
         site.post("/api/follows", json={"kind": "author", "name": "Nobody"}, headers=headers).status_code
         == 404
     )
+    nul = site.post("/api/follows", json={"kind": "author", "name": "Jose\x00 Garcia"}, headers=headers)
+    assert nul.status_code == 200 and "\\u0000" not in nul.text and "\x00" not in nul.text
     assert site.delete("/api/follows/org/NVIDIA", headers=headers).status_code == 204
     assert site.delete("/api/follows/org/NVIDIA", headers=headers).status_code == 204  # idempotent
     assert site.delete("/api/follows/person/x", headers=headers).status_code == 400

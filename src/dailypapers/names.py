@@ -20,9 +20,14 @@ _LETTERS = str.maketrans(
 _SEPARATORS = re.compile(r"[\W_]+", re.UNICODE)
 
 
+def clean(text: str | None) -> str:
+    """The text without control characters (NUL included: PostgreSQL refuses it in text), trimmed."""
+    return "".join(ch for ch in text or "" if unicodedata.category(ch) != "Cc").strip()
+
+
 def key(name: str | None) -> str:
     """The folded form of a name: case, accents, punctuation and spacing do not matter. "" for a blank."""
-    text = unicodedata.normalize("NFKC", name or "").strip()
+    text = unicodedata.normalize("NFKC", clean(name)).strip()
     if not text:
         return ""
     decomposed = unicodedata.normalize("NFKD", text.casefold())

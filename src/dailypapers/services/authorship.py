@@ -57,7 +57,7 @@ class Authorship:
 
     def target(self, kind: str, name: str) -> Target:
         """What `name` names as a `kind` to follow: its key, checked to exist. BadTarget, NotFound."""
-        name = (name or "").strip()[:MAX_NAME_CHARS]
+        name = names.clean(name)[:MAX_NAME_CHARS]
         if kind not in FOLLOW_KINDS:
             raise BadTarget("kind must be author, org or category")
         if kind == "category":
@@ -83,7 +83,7 @@ class Authorship:
         """Stop following (idempotent: an unknown name is simply not followed)."""
         if kind not in FOLLOW_KINDS:
             raise BadTarget("kind must be author, org or category")
-        name = (name or "").strip()[:MAX_NAME_CHARS]
+        name = names.clean(name)[:MAX_NAME_CHARS]
         key = {"author": names.key, "org": names.org_key_of_slug}.get(kind, str)(name)
         return self.authors.unfollow(user_id, kind, key)
 
