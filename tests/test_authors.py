@@ -442,3 +442,22 @@ def test_the_migration_fills_the_names_of_papers_already_stored(unmigrated_url):
         assert org == "tencent hunyuan"
     finally:
         engine.dispose()
+
+
+def test_the_hugging_face_client_reads_a_confirmed_author(settings, store):
+    from huggingface_hub import HfApi
+
+    from conftest import LiveServer
+
+    _corpus(store)
+    alice, _bob, mod = _actors(store)
+    service = Authorship(AuthorStore(store.engine), CommunityStore(store))
+    service.decide(mod, service.claim(alice, "2611.00001", "Ada Lovelace").id, True)
+    with LiveServer(settings) as server:
+        api = HfApi(endpoint=server.url, token=False)
+        authors = api.paper_info("2611.00001").authors
+        assert authors[0].user is None and authors[0].name == "José García"
+        assert authors[1].user.username == "alice" and authors[1].status == "claimed_verified"
+        assert authors[1].status_last_changed_at is not None
+        daily = next(p for p in api.list_daily_papers() if p.id == "2611.00001")
+        assert daily.authors[1].user.username == "alice"
