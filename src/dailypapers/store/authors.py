@@ -9,7 +9,7 @@ different accounts claimed it.
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -175,10 +175,12 @@ _AUTHOR_PAPERS = (
     .select_from(paper_authors.join(papers, papers.c.id == paper_authors.c.paper_id))
     .where(paper_authors.c.key == bindparam("key"))
 )
-_AUTHOR_TEAMS = (
-    select(paper_authors.c.paper_id, paper_authors.c.key, paper_authors.c.name)
-    .select_from(_MINE.join(paper_authors, paper_authors.c.paper_id == _MINE.c.paper_id))
-    .where(_MINE.c.key == bindparam("key"))
+_MY_PAPERS = select(paper_authors.c.paper_id).where(paper_authors.c.key == bindparam("key")).distinct()
+_TEAM = paper_authors.alias("team")
+_TEAMS = (
+    select(_TEAM.c.paper_id, _TEAM.c.key, _TEAM.c.name)
+    .select_from(_MINE.join(_TEAM, _TEAM.c.paper_id == _MINE.c.paper_id))
+    .where(_MINE.c.key == bindparam("key"), _TEAM.c.key != bindparam("key"))
 )
 _AUTHOR_DAYS = (
     select(feed_entries.c.paper_id, func.min(feed_entries.c.day))
@@ -276,36 +278,34 @@ class AuthorStore:
             if not lines:
                 return None
             ids = sorted(lines)
-            everyone = conn.execute(_AUTHOR_TEAMS, params).all()
+            teams = conn.execute(_TEAMS, params).all()
             days = {pid: _as_date(day) for pid, day in conn.execute(_AUTHOR_DAYS, params)}
             claim_rows = conn.execute(_AUTHOR_CLAIMS, params).all()
         claimed = {pid: username for pid, username in claim_rows}
-        by_paper: dict[int, list[str]] = defaultdict(list)
-        spelled: dict[str, str] = {}  # a co-author's key -> the first spelling met
-        for pid, other, name in everyone:
-            by_paper[pid].append(other)
+        sizes_of = Counter(pid for pid, _, _ in teams)  # the others on each paper
+        together: Counter = Counter()
+        spelled: dict[str, str] = {}
+        for _pid, other, name in set(teams):
+            together[other] += 1
             spelled.setdefault(other, name)
+        # Groups: papers joined by a co-author they share, on papers of at most GROUP_MAX_AUTHORS authors.
         groups = _Groups()
         first_with: dict[str, int] = {}
+        for pid, other, _name in teams:
+            if sizes_of[pid] >= GROUP_MAX_AUTHORS:
+                continue
+            if other in first_with:
+                groups.join(pid, first_with[other])
+            else:
+                first_with[other] = pid
         for pid in ids:
             line = lines[pid]
             line.day = days.get(pid)
-            line.n_authors = len(by_paper[pid])
+            line.n_authors = sizes_of[pid] + 1
             line.claimed_by = claimed.get(pid)
-            groups.find(pid)
-            if line.n_authors > GROUP_MAX_AUTHORS:
-                continue
-            for other in by_paper[pid]:
-                if other == key:
-                    continue
-                if other in first_with:
-                    groups.join(pid, first_with[other])
-                else:
-                    first_with[other] = pid
-        # Co-authors: on how many of these papers each other name appears.
-        together = Counter(other for pid in ids for other in set(by_paper[pid]) if other != key)
         coauthor_list = [
-            NameCount(other, spelled[other], count) for other, count in together.most_common(coauthors)
+            NameCount(other, spelled[other], count)
+            for other, count in sorted(together.items(), key=lambda item: (-item[1], item[0]))[:coauthors]
         ]
         ordered = sorted(lines.values(), key=_newest_first, reverse=True)
         sizes = Counter(groups.find(line.id) for line in ordered)
