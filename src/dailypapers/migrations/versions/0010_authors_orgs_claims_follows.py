@@ -26,7 +26,6 @@ LIVE = sa.text("status != 'rejected'")
 
 def upgrade() -> None:
     op.add_column("papers", sa.Column("organization_key", sa.String(length=255), nullable=True))
-    op.create_index("ix_papers_organization_key", "papers", ["organization_key"])
     op.create_table(
         "paper_authors",
         sa.Column("paper_id", sa.Integer(), nullable=False),
@@ -94,6 +93,7 @@ def upgrade() -> None:
     op.create_index("ix_follows_kind_key", "follows", ["kind", "key"])
     _backfill()
     # After the rows: building an index once is quicker than keeping it during the inserts.
+    op.create_index("ix_papers_organization_key", "papers", ["organization_key", "organization"])
     op.create_index("ix_paper_authors_key_paper_id", "paper_authors", ["key", "paper_id"])
     op.create_index("ix_paper_categories_category_paper_id", "paper_categories", ["category", "paper_id"])
 
