@@ -51,10 +51,23 @@ def organization(name: str) -> dict[str, Any]:
 
 
 def _authors(view: PaperView) -> list[dict[str, Any]]:
-    return [
-        {"_id": object_id("author", view.arxiv_id, index), "name": name, "hidden": False}
-        for index, name in enumerate(view.authors)
-    ]
+    authors = []
+    for index, name in enumerate(view.authors):
+        author: dict[str, Any] = {
+            "_id": object_id("author", view.arxiv_id, index),
+            "name": name,
+            "hidden": False,
+        }
+        claim = view.claims.get(index)
+        if (
+            claim is not None
+        ):  # as Hugging Face marks an author whose account claimed the name and was verified
+            author["user"] = user(claim.user)
+            author["status"] = "claimed_verified"
+            if claim.at is not None:
+                author["statusLastChangedAt"] = timestamp(claim.at)
+        authors.append(author)
+    return authors
 
 
 def _optional(view: PaperView) -> dict[str, Any]:

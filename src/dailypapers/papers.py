@@ -23,6 +23,14 @@ class UserView:
 
 
 @dataclass(slots=True)
+class AuthorClaim:
+    """An account a moderator confirmed as the author at some position of a paper's author list."""
+
+    user: UserView
+    at: datetime | None  # when it was approved
+
+
+@dataclass(slots=True)
 class PaperView:
     id: int
     arxiv_id: str
@@ -53,6 +61,7 @@ class PaperView:
     submitted_at: datetime | None = None
     submitter: UserView | None = None
     rank: int | None = None  # 1-based position within its day, when listed by day
+    claims: dict[int, AuthorClaim] = field(default_factory=dict)  # author position -> approved claim
     extra: dict = field(default_factory=dict)
 
     @property

@@ -28,7 +28,15 @@ from dailypapers.community.submission import (
 from dailypapers.papers import UserView, as_utc
 from dailypapers.store.engine import DIALECTS, conflict_insert, write_transaction
 from dailypapers.store.papers import SqlStore
-from dailypapers.store.schema import comments, feed_entries, moderation_log, papers, upvotes, users
+from dailypapers.store.schema import (
+    author_claims,
+    comments,
+    feed_entries,
+    moderation_log,
+    papers,
+    upvotes,
+    users,
+)
 
 MAX_PAGE_SIZE = 100
 
@@ -138,6 +146,7 @@ class CommentView:
     hidden: bool
     is_paper_author: bool = False
     replies: list[CommentView] = field(default_factory=list)
+    claimed_author: bool = False  # a moderator confirmed the writer as one of the paper's authors
 
 
 @dataclass(slots=True)
@@ -379,17 +388,25 @@ class CommunityStore:
 
     # -- comments -----------------------------------------------------------------------------------
 
+    def recount_discussion(self, conn, paper_id: int) -> None:
+        """Redo the paper's comment count and "an author takes part" in the caller's transaction (after a
+        claim of authorship is approved or withdrawn)."""
+        self._refresh_comments(conn, self._lock_paper(conn, paper_id))
+
     def _refresh_comments(self, conn, paper: dict[str, Any]) -> None:
         """Recount the paper's visible comments, and whether one of its authors is among their writers (after
         an edit, a deletion or a moderation; a new comment counts itself in: see add_comment)."""
         keys = author_keys(list(paper["authors"] or []))
         writers = conn.execute(
-            select(users.c.username, users.c.fullname)
+            select(users.c.id, users.c.username, users.c.fullname)
             .distinct()
             .select_from(comments.join(users, users.c.id == comments.c.user_id))
             .where(comments.c.paper_id == paper["id"], _visible())
         ).all()
-        participating = bool(keys) and any(is_author(keys, *names) for names in writers)
+        claimants = claimant_ids(conn, paper["id"])
+        participating = any(uid in claimants for uid, _, _ in writers) or (
+            bool(keys) and any(is_author(keys, name, full) for _, name, full in writers)
+        )
         visible = (
             select(func.count())
             .select_from(comments)
@@ -434,7 +451,10 @@ class CommunityStore:
             row = {"paper_id": paper_id, "user_id": actor.id, "parent_id": parent_id, "body": body}
             inserted = conn.execute(_COMMENT_INSERT, {**row, "html": html, "created_at": now}).one()
             writer = actor.profile or conn.execute(_COMMENT_WRITER, {"id": actor.id}).one()
-            by_author = is_author(author_keys(list(paper["authors"] or [])), writer.username, writer.fullname)
+            claimed = actor.id in claimant_ids(conn, paper_id)
+            by_author = claimed or is_author(
+                author_keys(list(paper["authors"] or [])), writer.username, writer.fullname
+            )
             # A new comment is visible: one more, under the paper's row lock, instead of a recount whose cost
             # grows with the discussion (edits, deletions and moderation recount: _refresh_comments); and only
             # its writer can turn "an author takes part" from no to yes.
@@ -456,6 +476,7 @@ class CommunityStore:
             deleted=False,
             hidden=False,
             is_paper_author=by_author,
+            claimed_author=claimed,
         )
 
     def edit_comment(
@@ -506,7 +527,8 @@ class CommunityStore:
             if row is None:
                 raise NotFound("Comment not found")
             authors = conn.execute(select(papers.c.authors).where(papers.c.id == row.paper_id)).scalar()
-        view = _comment_view(row, author_keys(list(authors or [])), viewer)
+            claimants = claimant_ids(conn, row.paper_id)
+        view = _comment_view(row, author_keys(list(authors or [])), viewer, claimants=claimants)
         if view is None:
             raise NotFound("Comment not found")
         return view
@@ -531,6 +553,7 @@ class CommunityStore:
         tops = and_(comments.c.paper_id == paper_id, comments.c.parent_id.is_(None), or_(shown, live_reply))
         with self.engine.connect() as conn:
             authors = conn.execute(select(papers.c.authors).where(papers.c.id == paper_id)).scalar()
+            claimants = claimant_ids(conn, paper_id)
             total = conn.execute(select(func.count()).select_from(comments).where(tops)).scalar_one()
             top_rows = conn.execute(
                 _comment_query().where(tops).order_by(comments.c.id).offset(offset).limit(limit)
@@ -546,11 +569,11 @@ class CommunityStore:
         threads = []
         by_id: dict[int, CommentView] = {}
         for row in top_rows:
-            view = _comment_view(row, authors, viewer, keep_placeholder=True)
+            view = _comment_view(row, authors, viewer, keep_placeholder=True, claimants=claimants)
             by_id[row.id] = view
             threads.append(view)
         for row in reply_rows:
-            view = _comment_view(row, authors, viewer)
+            view = _comment_view(row, authors, viewer, claimants=claimants)
             if view is not None:
                 by_id[row.parent_id].replies.append(view)
         return CommentsPage(threads, total, offset, limit)
@@ -724,6 +747,14 @@ class CommunityStore:
             self._refresh_comments(conn, paper)
 
 
+def claimant_ids(conn, paper_id: int) -> set[int]:
+    """The accounts a moderator confirmed as authors of the paper (dailypapers.store.authors)."""
+    query = select(author_claims.c.user_id).where(
+        author_claims.c.paper_id == paper_id, author_claims.c.status == "approved"
+    )
+    return set(conn.execute(query).scalars())
+
+
 def clean_body(body: str | None) -> str:
     text = (body or "").strip()
     if not text:
@@ -763,7 +794,14 @@ _COMMENT_QUERY = select(
 _REPLY = comments.alias("reply")
 
 
-def _comment_view(row, authors: frozenset[str], viewer: Actor | None, *, keep_placeholder: bool = False):
+def _comment_view(
+    row,
+    authors: frozenset[str],
+    viewer: Actor | None,
+    *,
+    keep_placeholder: bool = False,
+    claimants: frozenset[int] | set[int] = frozenset(),
+):
     deleted = row.deleted_at is not None
     hidden = row.hidden_at is not None
     moderator = viewer is not None and viewer.is_moderator
@@ -782,7 +820,8 @@ def _comment_view(row, authors: frozenset[str], viewer: Actor | None, *, keep_pl
         edited_at=as_utc(row.edited_at),
         deleted=deleted,
         hidden=hidden,
-        is_paper_author=is_author(authors, row.username, row.fullname),
+        is_paper_author=row.user_id in claimants or is_author(authors, row.username, row.fullname),
+        claimed_author=row.user_id in claimants,
     )
 
 

@@ -11,16 +11,18 @@ from typing import Any, Literal
 from sqlalchemy import Engine, and_, bindparam, exists, func, or_, select, tuple_
 
 from dailypapers import trending
-from dailypapers.papers import PaperView, UserView, as_utc
+from dailypapers.papers import AuthorClaim, PaperView, UserView, as_utc
 from dailypapers.periods import Period
 from dailypapers.records import PaperRecord, Submitter
 from dailypapers.store.engine import conflict_insert, write_transaction
 from dailypapers.store.merge import merge_all, record_to_row, text
-from dailypapers.store.schema import feed_entries, paper_versions, papers, upvotes, users
+from dailypapers.store.paper_links import sync as sync_links
+from dailypapers.store.schema import author_claims, feed_entries, paper_versions, papers, upvotes, users
 
 FeedSort = Literal["day", "publishedAt", "upvotes"]
 AlsoHook = Callable[[Any, "UpsertCounts"], None]  # (connection, counts so far) inside upsert's transaction
 MAX_VERSION = 10_000
+_LINKED = ("authors", "categories", "organization")  # fields with derived rows (store.paper_links)
 
 
 @dataclass(slots=True)
@@ -110,6 +112,7 @@ class SqlStore:
                 if lost:
                     stored.update(self._load_for_update(conn, lost))
             touched_votes: set[int] = set()
+            linked: dict[str, dict[str, Any]] = {}  # arXiv id -> authors/categories/organization written
             for arxiv_id, rows in sorted(incoming.items()):
                 if arxiv_id not in stored:
                     continue
@@ -123,7 +126,12 @@ class SqlStore:
                 changes["modified_at"] = now
                 conn.execute(papers.update().where(papers.c.id == current["id"]).values(**changes))
                 counts.updated += 1
+                linked[arxiv_id] = {k: changes[k] for k in _LINKED if k in changes}
             ids = self._ids(conn, list(incoming))
+            for row in to_insert:
+                if row["arxiv_id"] not in stored:
+                    linked[row["arxiv_id"]] = {k: row.get(k) for k in _LINKED}
+            sync_links(conn, {ids[a]: fields for a, fields in linked.items() if fields})
             new_ids = {
                 ids[row["arxiv_id"]]
                 for row in to_insert
@@ -318,6 +326,7 @@ class SqlStore:
                 return None
             view = _paper_view(row._mapping)
             self._attach_entries(conn, [view])
+            self._attach_claims(conn, [view])
             return view
 
     def get_many(self, ids: Sequence[int]) -> list[PaperView]:
@@ -334,6 +343,7 @@ class SqlStore:
                     found[row.id] = _paper_view(row._mapping)
             views = [found[i] for i in wanted if i in found]
             self._attach_entries(conn, views)
+            self._attach_claims(conn, views)
         return views
 
     def feed(
@@ -378,6 +388,7 @@ class SqlStore:
         with self.engine.connect() as conn:
             views = [_entry_view(row._mapping) for row in conn.execute(query)]
             self._mark_day_ranks(conn, views)
+            self._attach_claims(conn, views)
         return views
 
     def trending(self, *, offset: int = 0, limit: int = 50) -> list[PaperView]:
@@ -396,6 +407,7 @@ class SqlStore:
             views = [_paper_view(row._mapping) for row in conn.execute(query)]
             self._attach_entries(conn, views)
             self._mark_day_ranks(conn, views)
+            self._attach_claims(conn, views)
         return views
 
     def latest_day(self) -> date | None:
@@ -433,6 +445,25 @@ class SqlStore:
         for row in conn.execute(query):
             _apply_entry(by_id[row.paper_id], row._mapping)
 
+    def _attach_claims(self, conn, views: list[PaperView]) -> None:
+        """Give each view the accounts a moderator confirmed as its authors (dailypapers.store.authors)."""
+        if not views:
+            return
+        by_id = {v.id: v for v in views}
+        query = (
+            select(
+                author_claims.c.paper_id,
+                author_claims.c.position,
+                author_claims.c.decided_at,
+                *_CLAIMANT_COLUMNS,
+            )
+            .select_from(author_claims.join(users, users.c.id == author_claims.c.user_id))
+            .where(author_claims.c.paper_id.in_(list(by_id)), author_claims.c.status == "approved")
+        )
+        for row in conn.execute(query):
+            user = UserView(row.user_id, row.username, row.fullname, row.avatar_url, row.user_type or "user")
+            by_id[row.paper_id].claims[row.position] = AuthorClaim(user, as_utc(row.decided_at))
+
     def _mark_day_ranks(self, conn, views: list[PaperView]) -> None:
         """Mark each listed paper that tops its day (rank 1); others get no rank.
 
@@ -466,6 +497,15 @@ class SqlStore:
 _ENTRY_COLUMNS = [
     feed_entries.c.day,
     feed_entries.c.submitted_at,
+    users.c.id.label("user_id"),
+    users.c.username,
+    users.c.fullname,
+    users.c.avatar_url,
+    users.c.type.label("user_type"),
+]
+
+
+_CLAIMANT_COLUMNS = [
     users.c.id.label("user_id"),
     users.c.username,
     users.c.fullname,

@@ -52,6 +52,7 @@ papers = Table(
     Column("github_stars", Integer),
     Column("project_page", String(500)),
     Column("organization", String(255)),
+    Column("organization_key", String(255)),  # dailypapers.names.key(organization), kept by SqlStore.upsert
     Column("ai_summary", Text),
     Column("ai_keywords", JSON),
     Column("withdrawn_at", UtcDateTime),
@@ -70,6 +71,8 @@ papers = Table(
     Index("ix_papers_trend_key", "trend_key"),
     Index("ix_papers_published_at", "published_at"),
     Index("ix_papers_modified_at", "modified_at"),  # incremental search indexing reads by it
+    # Covering: the list of organizations (key, spelling, count) reads the index alone.
+    Index("ix_papers_organization_key", "organization_key", "organization"),
 )
 
 users = Table(
@@ -458,4 +461,75 @@ collection_upvotes = Table(
     Column("collection_id", Integer, ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True),
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_collection_upvotes_collection_id_created_at", "collection_id", "created_at"),
+)
+
+
+# Authors, organizations, claims and follows (dailypapers.store.authors). `paper_authors` and
+# `paper_categories` are derived from `papers.authors` / `papers.categories`, kept in the transaction that
+# writes a paper (SqlStore.upsert): one row per name as arXiv writes it, with its folded key
+# (dailypapers.names), so an author's papers are one index range.
+paper_authors = Table(
+    "paper_authors",
+    metadata,
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),  # 0-based, in the paper's order
+    Column("name", Text, nullable=False),
+    Column("key", String(255), nullable=False),
+    Index("ix_paper_authors_key_paper_id", "key", "paper_id"),
+)
+
+paper_categories = Table(
+    "paper_categories",
+    metadata,
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("category", String(64), primary_key=True),
+    Index("ix_paper_categories_category_paper_id", "category", "paper_id"),
+)
+
+# An account says it is one of a paper's authors (the name at `position`); a moderator approves or rejects.
+# A name has at most one live claim (pending or approved), and an account one per paper.
+author_claims = Table(
+    "author_claims",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("name", Text, nullable=False),  # the name as the paper writes it
+    Column("key", String(255), nullable=False),
+    Column("status", String(16), nullable=False),  # pending, approved, rejected
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("decided_at", UtcDateTime),
+    Column("decided_by_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Index("ix_author_claims_paper_id", "paper_id"),
+    Index("ix_author_claims_user_id", "user_id"),
+    Index("ix_author_claims_status", "status"),
+)
+Index(
+    "uq_author_claims_live_name",
+    author_claims.c.paper_id,
+    author_claims.c.position,
+    unique=True,
+    sqlite_where=author_claims.c.status != "rejected",
+    postgresql_where=author_claims.c.status != "rejected",
+)
+Index(
+    "uq_author_claims_live_user",
+    author_claims.c.paper_id,
+    author_claims.c.user_id,
+    unique=True,
+    sqlite_where=author_claims.c.status != "rejected",
+    postgresql_where=author_claims.c.status != "rejected",
+)
+
+# What a reader follows: an author (by key), an organization (by key) or an arXiv category.
+follows = Table(
+    "follows",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(16), primary_key=True),  # author, org, category
+    Column("key", String(255), primary_key=True),
+    Column("label", String(500), nullable=False),  # the name as the reader followed it
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_follows_kind_key", "kind", "key"),
 )

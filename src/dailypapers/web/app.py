@@ -28,6 +28,7 @@ from dailypapers.web import (
     api,
     apidocs,
     auth,
+    authors,
     citations,
     collections,
     community,
@@ -144,6 +145,7 @@ def create_app(
     app.state.templates.env.globals["static_url"] = assets.url
     # Submissions, upvotes, comments, moderation: before the routes whose `/papers/{id:path}` catch all.
     community.install(app)
+    authors.install(app)  # authors, organizations, claims, follows: before the pages' catch-all routes
     job_store = SqlJobStore(store.engine)
     app.state.submissions = Submissions(settings, store, app.state.community, job_store)
     # Jobs that requests ask for (a submitted paper to fetch) run in a thread of this process unless the

@@ -49,6 +49,8 @@ CACHEABLE = re.compile(
     # A paper: its page and twins, and the API's answer (old-style ids have a slash: hep-th/9901001).
     r"|^/papers/(?!submit(?:/|$)|trending|date/|week/|month/)[^/]+(?:/[^/]+)?$"
     r"|^/api/papers/(?!search$|submit(?:/|$))[^/]+(?:/[^/]+)?(?:/similar)?$"
+    # Authors and organizations (web.authors).
+    r"|^/authors/.+$|^/orgs(?:\.json)?$|^/orgs/[^/]+$"
 )
 TIMED = re.compile(r"^/papers/trending(?:\.json)?$")
 TRENDING_SECONDS = 60.0

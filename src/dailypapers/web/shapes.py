@@ -76,6 +76,9 @@ class Author(Shape):
     id_: str = Field(alias="_id")
     name: str
     hidden: bool
+    user: User = absent()
+    status: Literal["claimed_verified"] = absent()
+    statusLastChangedAt: str = absent()
 
 
 class KnownExtras(Shape):
@@ -493,3 +496,136 @@ class CollectionsPage(Shape):
 class OwnerCollections(Shape):
     owner: str
     collections: list[Collection]
+
+
+# -- authors, organizations, claims, follows (web.authors) ------------------------------------------------
+
+
+class PaperLine(Shape):
+    """A paper in one line, as author and organization pages list them."""
+
+    id: str = Field(description="The arXiv id.")
+    title: str
+    url: str
+    publishedAt: str | None
+    day: str | None = Field(description="Its first day on Daily Papers, if it was on it.")
+    upvotes: int
+    categories: list[str]
+    organization: str | None
+
+
+class AuthorPaper(PaperLine):
+    name: str = Field(description="The author's name as this paper writes it.")
+    position: int = Field(description="0-based place in the author list.")
+    authorCount: int
+    group: int | None = Field(description="The co-author group (when the name may be several people).")
+    claimedBy: str | None = Field(description="The account a moderator confirmed for this name here.")
+
+
+class NameCountShape(Shape):
+    name: str
+    url: str
+    papers: int
+
+
+class CategoryCount(Shape):
+    category: str
+    papers: int
+
+
+class AuthorPageShape(Shape):
+    name: str
+    key: str = Field(description="The folded name every spelling is matched by.")
+    spellings: dict[str, int] = Field(description="Each spelling under this key and its papers.")
+    ambiguous: bool = Field(description="The papers may be by more than one person (see `groups`).")
+    groups: list[int] = Field(
+        description="When the papers look like several people: sizes of the groups sharing no co-author."
+    )
+    accounts: list[str] = Field(description="Accounts confirmed as this author on some paper.")
+    paperCount: int
+    totalUpvotes: int
+    firstPaper: AuthorPaper | None
+    lastPaper: AuthorPaper | None
+    categories: list[CategoryCount]
+    coauthors: list[NameCountShape]
+    papers: list[AuthorPaper]
+    following: bool = absent()
+
+
+class OrgDay(Shape):
+    day: str | None
+    papers: list[PaperLine]
+
+
+class OrgPageShape(Shape):
+    name: str
+    key: str
+    url: str
+    spellings: dict[str, int]
+    paperCount: int
+    totalUpvotes: int
+    days: list[OrgDay] = Field(description="Its papers by day on Daily Papers, newest first.")
+    trending: list[PaperLine]
+    authors: list[NameCountShape]
+    following: bool = absent()
+
+
+class OrgList(Shape):
+    organizations: list[NameCountShape]
+
+
+class ClaimShape(Shape):
+    id: int
+    paper: str = Field(description="The arXiv id.")
+    title: str
+    name: str = Field(description="The author name claimed, as the paper writes it.")
+    position: int
+    status: Literal["pending", "approved", "rejected"]
+    user: User
+    createdAt: str | None
+    decidedAt: str | None
+
+
+class ClaimList(Shape):
+    page: int
+    hasMore: bool
+    claims: list[ClaimShape]
+
+
+class FollowShape(Shape):
+    kind: Literal["author", "org", "category"]
+    name: str
+    key: str
+    url: str
+    createdAt: str | None
+
+
+class FollowList(Shape):
+    follows: list[FollowShape]
+
+
+class FollowingCard(Card):
+    why: list[str] = Field(description="What you follow that brought it: author, organization, category.")
+
+
+class FollowingPage(Shape):
+    follows: list[FollowShape]
+    page: int
+    hasMore: bool
+    papers: list[FollowingCard]
+
+
+class ClaimIn(BaseModel):
+    """`POST /api/papers/{id}/claims`: the author name you claim, as the paper writes it."""
+
+    name: str = Field(max_length=500)
+
+
+class ClaimDecisionIn(BaseModel):
+    action: Literal["approve", "reject"]
+    reason: str = Field(default="", max_length=500)
+
+
+class FollowIn(BaseModel):
+    kind: Literal["author", "org", "category"]
+    name: str = Field(max_length=500, description="An author name, an organization, or an arXiv category.")
