@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,7 +19,13 @@ from dailypapers.cli.common import (
     parse_date,
     require_migrated,
 )
-from dailypapers.services.search_sync import rebuild_search, sync_search
+from dailypapers.search.snapshots import SnapshotError
+from dailypapers.services.search_sync import (
+    bootstrap_snapshot,
+    publish_snapshot,
+    rebuild_search,
+    sync_search,
+)
 from dailypapers.settings import Settings
 from dailypapers.store.engine import Engine
 
@@ -72,6 +79,47 @@ def index_build(
         soft_wrap=True,
     )
     engine.dispose()
+
+
+@index_app.command("publish")
+def index_publish(
+    dest: Annotated[
+        Path, typer.Argument(help="The snapshots' directory (a shared mount): DEST/CURRENT names the newest.")
+    ],
+) -> None:
+    """Copy this node's search indexes into DEST as a checksummed snapshot and make it the current one, for
+    new web nodes to start from (`index bootstrap`). Safe while the site serves and indexes."""
+    settings = load_settings()
+    try:
+        snapshot = publish_snapshot(settings, dest)
+    except (SnapshotError, OSError) as exc:
+        console.print(f"[red]Not published:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(
+        f"Published {escape(snapshot.name)}: {snapshot.files} files, {snapshot.bytes / 1e6:,.1f} MB, "
+        f"{snapshot.seconds:.1f}s.",
+        soft_wrap=True,
+    )
+
+
+@index_app.command("bootstrap")
+def index_bootstrap(
+    source: Annotated[Path, typer.Argument(help="The snapshots' directory that `index publish` writes.")],
+    replace: Annotated[bool, typer.Option(help="Replace an index this node has already.")] = False,
+) -> None:
+    """Install the current snapshot from SOURCE as this node's search indexes, every file checked against its
+    checksum first; the node then catches up from the database (DAILYPAPERS_SEARCH_FOLLOW_SECONDS)."""
+    settings = load_settings()
+    try:
+        snapshot = bootstrap_snapshot(settings, source, replace=replace)
+    except (SnapshotError, OSError) as exc:
+        console.print(f"[red]Not installed:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(
+        f"Installed {escape(snapshot.name)}: {snapshot.files} files, {snapshot.bytes / 1e6:,.1f} MB, "
+        f"{snapshot.seconds:.1f}s.",
+        soft_wrap=True,
+    )
 
 
 @index_app.command("status")

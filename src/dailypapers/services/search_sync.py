@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from dailypapers.search import snapshots
 from dailypapers.search.indexer import Indexer, SyncReport
 from dailypapers.settings import Settings
-from dailypapers.store.engine import Engine
+from dailypapers.store.engine import Engine, search_index_dir
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +59,13 @@ def rebuild_search(
 ) -> SyncReport:
     """Rebuild both indexes from the database, embedding every paper that lacks it (`index build`)."""
     return Indexer(engine, settings).build(on_progress=on_progress, batch_size=batch_size)
+
+
+def publish_snapshot(settings: Settings, root: Path) -> snapshots.Snapshot:
+    """This node's search indexes, copied into `root` and made its current snapshot (for new nodes)."""
+    return snapshots.publish(search_index_dir(settings), root)
+
+
+def bootstrap_snapshot(settings: Settings, root: Path, *, replace: bool = False) -> snapshots.Snapshot:
+    """The current snapshot in `root`, checked and installed as this node's search indexes."""
+    return snapshots.bootstrap(root, search_index_dir(settings), replace=replace)
