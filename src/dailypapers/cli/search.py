@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +20,7 @@ from dailypapers.cli.common import (
     parse_date,
     require_migrated,
 )
-from dailypapers.search.snapshots import SnapshotError
+from dailypapers.search.snapshots import Snapshot, SnapshotError
 from dailypapers.services.search_sync import (
     bootstrap_snapshot,
     publish_snapshot,
@@ -89,17 +90,7 @@ def index_publish(
 ) -> None:
     """Copy this node's search indexes into DEST as a checksummed snapshot and make it the current one, for
     new web nodes to start from (`index bootstrap`). Safe while the site serves and indexes."""
-    settings = load_settings()
-    try:
-        snapshot = publish_snapshot(settings, dest)
-    except (SnapshotError, OSError) as exc:
-        console.print(f"[red]Not published:[/red] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(1) from None
-    console.print(
-        f"Published {escape(snapshot.name)}: {snapshot.files} files, {snapshot.bytes / 1e6:,.1f} MB, "
-        f"{snapshot.seconds:.1f}s.",
-        soft_wrap=True,
-    )
+    _snapshot_step("Published", "Not published", lambda settings: publish_snapshot(settings, dest))
 
 
 @index_app.command("bootstrap")
@@ -109,14 +100,20 @@ def index_bootstrap(
 ) -> None:
     """Install the current snapshot from SOURCE as this node's search indexes, every file checked against its
     checksum first; the node then catches up from the database (DAILYPAPERS_SEARCH_FOLLOW_SECONDS)."""
-    settings = load_settings()
+    _snapshot_step(
+        "Installed", "Not installed", lambda settings: bootstrap_snapshot(settings, source, replace=replace)
+    )
+
+
+def _snapshot_step(done: str, refused: str, step: Callable[[Settings], Snapshot]) -> None:
+    """Run a snapshot step, and say what came of it (a clear line and exit 1 when it cannot be done)."""
     try:
-        snapshot = bootstrap_snapshot(settings, source, replace=replace)
+        snapshot = step(load_settings())
     except (SnapshotError, OSError) as exc:
-        console.print(f"[red]Not installed:[/red] {escape(str(exc))}", soft_wrap=True)
+        console.print(f"[red]{refused}:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(1) from None
     console.print(
-        f"Installed {escape(snapshot.name)}: {snapshot.files} files, {snapshot.bytes / 1e6:,.1f} MB, "
+        f"{done} {escape(snapshot.name)}: {snapshot.files} files, {snapshot.bytes / 1e6:,.1f} MB, "
         f"{snapshot.seconds:.1f}s.",
         soft_wrap=True,
     )
