@@ -76,7 +76,12 @@ class KnownExtras(Shape):
     client reads them there)."""
 
     ai_summary: str = absent()
-    ai_keywords: list[str] = absent()
+    ai_keywords: list[str] = Field(
+        default=None,
+        description="Hugging Face's key words when imported; else 3-8 key phrases extracted here when the "
+        "paper was indexed.",
+        json_schema_extra=_no_default,
+    )
     githubRepo: str = absent()
     githubStars: int = absent()
     projectPage: str = absent()
@@ -113,6 +118,12 @@ class PaperDetail(Paper):
     updatedAt: str | None
     arxivUrl: str
     pdfUrl: str
+    keySentence: str = Field(
+        default=None,
+        description="The sentence of the abstract that best states the paper's contribution: extracted when "
+        "the paper was indexed, never generated.",
+        json_schema_extra=_no_default,
+    )
 
 
 class DailyItem(KnownExtras):
