@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import pickle
 import random
 import time
 from collections import defaultdict
@@ -73,12 +74,29 @@ def _score(results: list[tuple[list[str], set[str]]]) -> dict[str, float]:
     return out
 
 
+def _model_outputs(rows: list[dict], cache: str | None) -> list:
+    if cache and Path(cache).exists():
+        with open(cache, "rb") as f:
+            return pickle.load(f)
+    embedder = SentenceEmbedder()
+    outputs = []
+    for start in range(0, len(rows), 64):
+        part = rows[start : start + 64]
+        texts = [document_text(r["title"], r["abstract"]) for r in part]
+        outputs.append((part, texts, *embedder.embed_documents_with_tokens(texts)))
+    if cache:
+        with open(cache, "wb") as f:
+            pickle.dump(outputs, f)
+    return outputs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--papers", type=int, default=500)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--labels", default=str(DATA / "search-dev-topics.jsonl"))
     parser.add_argument("--corpus", default=str(DATA / "papers.jsonl.gz"))
+    parser.add_argument("--cache", help="keep the model's outputs in this file (pickle) to try settings fast")
     args = parser.parse_args()
     labels: dict[str, set[str]] = defaultdict(set)
     with open(args.labels, encoding="utf-8") as lines:
@@ -93,13 +111,10 @@ def main() -> None:
             item = json.loads(line)
             if item["arxiv_id"] in chosen:
                 rows.append(item)
-    embedder = SentenceEmbedder()
-    ours, base = [], []
     started = time.perf_counter()
-    for start in range(0, len(rows), 64):
-        part = rows[start : start + 64]
-        texts = [document_text(r["title"], r["abstract"]) for r in part]
-        vectors, tokens = embedder.embed_documents_with_tokens(texts)
+    outputs = _model_outputs(rows, args.cache)
+    ours, base = [], []
+    for part, texts, vectors, tokens in outputs:
         for r, text, vector, token in zip(part, texts, vectors, tokens, strict=True):
             found = extract(r["title"].strip(), text, vector, token)
             seen = max((e for _s, e in token.offsets), default=0)

@@ -89,8 +89,9 @@ def test_the_phrase_closest_to_the_paper_comes_first_and_three_to_eight_are_kept
     near[0] = 3.0
     title = "Quantum kernels"
     text = (
-        f"{title}. We study photonic qubit routers for quantum kernels. Cold atoms, magnetic traps, optical "
-        "lattices, neutral atoms and superconducting circuits appear as well, with trapped ions and spin chains."
+        f"{title}. We study photonic qubit routers for quantum kernels. Cold atoms, magnetic traps, "
+        "optical lattices, neutral atoms and superconducting circuits appear as well, with trapped ions "
+        "and spin chains."
     )
     tokens = _tokens(text, {"photonic": near, "qubit": near, "routers": near})
     found = extract(title, text, doc, tokens)

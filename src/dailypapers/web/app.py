@@ -38,6 +38,7 @@ from dailypapers.web import (
     search,
     server,
     templating,
+    trends,
 )
 from dailypapers.web import subscriptions as digest_subscriptions
 from dailypapers.web.assets import Assets
@@ -160,6 +161,7 @@ def create_app(
     if settings.environment == "development":
         app.include_router(devmail.router)
     app.include_router(about.router)
+    trends.install(app)  # /trends, /trends/{topic}: rising key phrases and categories
     app.include_router(citations.router)  # before pages.router, whose /papers/{value:path} would catch .bib
     app.include_router(pages.router)
     # A form on a paper page that fails (an empty comment) shows the page again with its message in place.

@@ -48,7 +48,7 @@ CACHEABLE = re.compile(
     r"|^/papers/(?!submit(?:/|$)|trending|date/|week/|month/)[^/]+(?:/[^/]+)?$"
     r"|^/api/papers/(?!search$|submit(?:/|$))[^/]+(?:/[^/]+)?(?:/similar)?$"
 )
-TIMED = re.compile(r"^/papers/trending(?:\.json)?$")
+TIMED = re.compile(r"^/papers/trending(?:\.json)?$|^/trends(?:\.json)?$|^/trends/[^/]+$")
 TRENDING_SECONDS = 60.0
 MAX_BYTES = 64 * 1024 * 1024
 MAX_PERSONAL_BYTES = 16 * 1024 * 1024
