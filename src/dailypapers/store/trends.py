@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from dailypapers.papers import as_utc
-from dailypapers.store.schema import key_phrases, papers
+from dailypapers.store.schema import feed_entries, key_phrases, papers
 
 READ_CHUNK = 20_000
 
@@ -71,3 +71,29 @@ def _day(value: Any) -> date:
         return date.fromisoformat(value[:10])
     moment = as_utc(value)
     return moment.date() if moment is not None else date(1970, 1, 1)
+
+
+class SqlPaperDays:
+    """Each paper's arXiv id and day (its day on the feed when it was on it, else its publication day)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def days(self) -> dict[int, tuple[str, date]]:
+        first_day = (
+            select(feed_entries.c.paper_id, func.min(feed_entries.c.day).label("day"))
+            .where(feed_entries.c.removed_at.is_(None))
+            .group_by(feed_entries.c.paper_id)
+            .subquery()
+        )
+        query = select(
+            papers.c.id,
+            papers.c.arxiv_id,
+            first_day.c.day,
+            func.coalesce(papers.c.published_at, papers.c.created_at).label("published"),
+        ).select_from(papers.outerjoin(first_day, first_day.c.paper_id == papers.c.id))
+        with self.engine.connect() as conn:
+            return {
+                row.id: (row.arxiv_id, _day(row.day) if row.day is not None else _day(row.published))
+                for row in conn.execute(query)
+            }

@@ -33,6 +33,7 @@ from dailypapers.web import (
     devmail,
     errors,
     feeds,
+    maps,
     openapi,
     pages,
     search,
@@ -162,6 +163,7 @@ def create_app(
         app.include_router(devmail.router)
     app.include_router(about.router)
     trends.install(app)  # /trends, /trends/{topic}: rising key phrases and categories
+    maps.install(app)  # /map: every embedded paper in 2-D
     app.include_router(citations.router)  # before pages.router, whose /papers/{value:path} would catch .bib
     app.include_router(pages.router)
     # A form on a paper page that fails (an empty comment) shows the page again with its message in place.

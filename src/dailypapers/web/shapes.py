@@ -539,3 +539,25 @@ class TopicSuggestion(Shape):
 class TopicNotFound(Shape):
     error: str
     suggestions: list[TopicSuggestion]
+
+
+class MapLabel(Shape):
+    x: float
+    y: float
+    label: str = Field(description="The key phrase most over-represented in the region.")
+    papers: int
+
+
+class MapInfo(Shape):
+    """`/map.json`: `pointsUrl` holds float32 triples (x, y, 0 older / 1 this week / 2 today), `idsUrl` the
+    arXiv ids in the same order."""
+
+    points: int
+    builtAt: str
+    model: str
+    today: str | None = Field(description="The latest day with papers: its papers are today's.")
+    todayPapers: int
+    thisWeekPapers: int
+    labels: list[list[MapLabel]] = Field(description="Region names at three zoom levels, coarse to fine.")
+    pointsUrl: str
+    idsUrl: str
