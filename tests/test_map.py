@@ -1,5 +1,5 @@
 """The map: UMAP over the stored embeddings, new papers placed among their neighbours without moving the
-others, regions named by key phrases, and `/map`, `/map.json` and its binary points (SQLite and PostgreSQL)."""
+others, regions named by key phrases; `/map`, `/map.json` and its binary points (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
