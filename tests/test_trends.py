@@ -257,3 +257,27 @@ def test_the_service_rebuilds_when_the_corpus_changes(settings, store):
 
         time.sleep(0.02)
     assert trends.snapshot() is not first and trends.snapshot().papers == first.papers + 1
+
+
+def test_a_paper_page_draws_its_upvotes_day_by_day(settings, store):
+    from community_support import account
+    from dailypapers.store.community import Actor, CommunityStore
+
+    store.upsert([paper("2605.70001", "Momentum", "Text.", categories=["cs.CL"])])
+    community = CommunityStore(store)
+    start = datetime(2026, 5, 4, 9, tzinfo=UTC)
+    for i, days in enumerate((0, 0, 1, 3)):
+        user = account(store, f"voter{i}")
+        community.set_upvote(
+            Actor(user.id, user.username), "2605.70001", True, now=start + timedelta(days=days)
+        )
+    with TestClient(create_app(settings, store=store)) as client:
+        html = client.get("/papers/2605.70001").text
+    assert "Momentum" in html and "4 upvotes here over 4 days" in html
+    assert re.search(r'<svg role="img" aria-label="Upvotes a day, May 4 to May 7: 4 in all"', html)
+
+
+def test_one_day_of_upvotes_draws_no_momentum(settings, store):
+    store.upsert([paper("2605.70002", "Still", "Text.")])
+    with TestClient(create_app(settings, store=store)) as client:
+        assert "Momentum" not in client.get("/papers/2605.70002").text

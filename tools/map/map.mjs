@@ -74,6 +74,10 @@ async function main() {
       labelLayer.append(label);
     }
     frame.dataset.zoomLevel = String(level);
+    // Where the newest paper is on screen (for people, the brightest dot; for the browser test, a target).
+    const newest = n - 1;
+    const [px, py] = [xs(x[newest]), ys(y[newest])];
+    frame.dataset.newest = `${Math.round(px)},${Math.round(py)},${ids[order[newest]]}`;
   }
   scatterplot.subscribe('view', placeLabels);
   placeLabels({ xScale, yScale });

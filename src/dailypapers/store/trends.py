@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
 from dailypapers.papers import as_utc
-from dailypapers.store.schema import feed_entries, key_phrases, papers
+from dailypapers.store.schema import feed_entries, key_phrases, papers, upvotes
 
 READ_CHUNK = 20_000
 
@@ -69,6 +69,8 @@ class SqlTrendFacts:
 def _day(value: Any) -> date:
     if isinstance(value, str):
         return date.fromisoformat(value[:10])
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
     moment = as_utc(value)
     return moment.date() if moment is not None else date(1970, 1, 1)
 
@@ -97,3 +99,16 @@ class SqlPaperDays:
                 row.id: (row.arxiv_id, _day(row.day) if row.day is not None else _day(row.published))
                 for row in conn.execute(query)
             }
+
+
+def upvotes_by_day(engine: Engine, paper_id: int) -> list[tuple[date, int]]:
+    """The paper's own upvotes (cast here, so with a time) counted by day, oldest first."""
+    day = func.date(upvotes.c.created_at)  # SQLite's date() and PostgreSQL's date(): the UTC day
+    query = (
+        select(day.label("day"), func.count())
+        .where(upvotes.c.paper_id == paper_id)
+        .group_by(day)
+        .order_by(day)
+    )
+    with engine.connect() as conn:
+        return [(_day(d), int(n)) for d, n in conn.execute(query)]

@@ -353,6 +353,32 @@ def trend_page(topic: str, request: Request, store: StoreDep, week: str | None =
     return _topic(request, store, topic, week, "html")
 
 
+def momentum(request: Request, view: PaperView) -> dict[str, Any] | None:
+    """A paper's upvotes day by day since its first one here (a sparkline), when it has had some on 2 days
+    or more; imported upvotes have no time and are left out (the caption says so)."""
+    from dailypapers.store.trends import upvotes_by_day
+
+    days = upvotes_by_day(request.app.state.store.engine, view.id)
+    if len(days) < 2:
+        return None
+    first, last = days[0][0], days[-1][0]
+    by_day = dict(days)
+    span = [first + timedelta(days=i) for i in range((last - first).days + 1)][-60:]
+    values = [by_day.get(d, 0) for d in span]
+    return {
+        "chart": charts.sparkline(
+            f"Upvotes a day, {span[0]:%b %-d} to {span[-1]:%b %-d}: {sum(values)} in all",
+            values,
+            width=220,
+            height=40,
+        ),
+        "total": sum(values),
+        "days": len(span),
+        "first": span[0],
+        "last": span[-1],
+    }
+
+
 def trend_link(request: Request, query: str) -> tuple[str, str] | None:
     """(label, url) of the trend page matching a search query, when the trends are built and one does."""
     trends: Trends | None = getattr(request.app.state, "trends", None)
