@@ -61,7 +61,13 @@ def _anchor(snapshot: Snapshot, week: str | None) -> int:
         period = periods.parse("week", week.strip())
     except periods.InvalidPeriod as exc:
         raise HTTPException(400, f"week: {exc}") from None
-    return week_of(period.start)
+    anchor = week_of(period.start)
+    if not snapshot.first_week <= anchor <= max(snapshot.anchor, week_of(snapshot.today)):
+        raise HTTPException(
+            400,
+            f"week: the corpus runs from {_week_key(snapshot.first_week)} to {_week_key(snapshot.anchor)}",
+        )
+    return anchor
 
 
 def _week_key(week: int) -> str:
@@ -245,7 +251,7 @@ def _topic(request: Request, store: SqlStore, text: str, week: str | None, fmt: 
         return _not_found(request, snapshot, text, fmt)
     anchor = _anchor(snapshot, week)
     recent = snapshot.series(topic.id, last=anchor)
-    whole = snapshot.series(topic.id, weeks=0, last=max(anchor, snapshot.anchor))
+    whole = snapshot.series(topic.id, weeks=0, last=snapshot.anchor)
     claims = {w: snapshot.claim(topic, w, anchor) for w in ("week", "month")}  # type: ignore[misc]
     spans = {w: snapshot.span(w, anchor) for w in ("week", "month")}  # type: ignore[misc]
     related = snapshot.related(topic.id)
