@@ -151,6 +151,9 @@ class Snapshot:
         self._paper_ptr = np.zeros(len(ids) + 1, dtype=np.int64)
         np.cumsum(np.bincount(pairs_paper, minlength=len(ids)), out=self._paper_ptr[1:])
         self._pair_topic = pairs_topic
+        self._pair_paper = pairs_paper
+        # What callers derive from this snapshot and keep as long as it lives (drawn charts, rising lists).
+        self.memo: dict = {}
         self._pair_week = self.weeks[pairs_paper] if len(pairs_paper) else np.zeros(0, dtype=np.int64)
         self._pair_upvotes = self.upvotes[pairs_paper] if len(pairs_paper) else np.zeros(0, dtype=np.int64)
         self.first_week = int(self.weeks.min()) if len(ids) else week_of(today)
@@ -321,8 +324,9 @@ class Snapshot:
         rows = self._rows(topic_id)
         if rows.size == 0:
             return []
-        co = np.concatenate([self._paper_topics[self._paper_ptr[r] : self._paper_ptr[r + 1]] for r in rows])
-        together = np.bincount(co, minlength=len(self.topics))
+        mine = np.zeros(self.papers, dtype=bool)
+        mine[rows] = True
+        together = np.bincount(self._pair_topic[mine[self._pair_paper]], minlength=len(self.topics))
         together[topic_id] = 0
         together[self.is_category] = 0
         candidates = np.flatnonzero(together >= minimum)

@@ -51,10 +51,11 @@ def weekly(
     *,
     width: int = 640,
     height: int = 220,
-    highlight_from: int | None = None,
+    highlight: tuple[int, int] | None = None,
+    label_every: int = 4,
 ) -> Markup:
-    """Bars, one a week, labelled by the week's Monday every fourth week; the bars from index
-    `highlight_from` on (the window of a trend) in the accent colour."""
+    """Bars, one a week, labelled by the week's Monday every `label_every` weeks; the bars with indexes in
+    [start, stop) of `highlight` (the window of a trend) in the accent colour."""
     chart = pygal.Bar(
         js=[],
         disable_xml_declaration=True,
@@ -66,7 +67,7 @@ def weekly(
         spacing=4,
         x_label_rotation=0,
         show_minor_x_labels=False,
-        x_labels_major_every=4,
+        x_labels_major_every=label_every,
         truncate_label=-1,
         y_labels=_ticks(max(values, default=0)),
         print_values=False,
@@ -74,9 +75,9 @@ def weekly(
         show_x_guides=False,
     )
     chart.x_labels = [w.strftime("%b %-d") for w in weeks]
-    cut = len(values) if highlight_from is None else max(0, min(highlight_from, len(values)))
-    chart.add("before", [v if i < cut else None for i, v in enumerate(values)])
-    chart.add("window", [v if i >= cut else None for i, v in enumerate(values)])
+    start, stop = highlight or (len(values), len(values))
+    chart.add("other weeks", [None if start <= i < stop else v for i, v in enumerate(values)])
+    chart.add("the window", [v if start <= i < stop else None for i, v in enumerate(values)])
     return _clean(chart.render(is_unicode=True), title, "weekly-chart")
 
 

@@ -107,6 +107,15 @@ def _rise_json(rise: Rise, papers: dict[int, PaperView]) -> dict[str, Any]:
     }
 
 
+def _kept(snapshot: Snapshot, key: tuple, make):
+    """`make()` once per snapshot (charts and lists are the same until the corpus changes)."""
+    if key not in snapshot.memo:
+        if len(snapshot.memo) > 20_000:
+            snapshot.memo.clear()
+        snapshot.memo[key] = make()
+    return snapshot.memo[key]
+
+
 def _views(store: SqlStore, ids: list[int]) -> dict[int, PaperView]:
     return {v.id: v for v in store.get_many(sorted(set(ids)))} if ids else {}
 
@@ -125,8 +134,16 @@ def _overview(request: Request, store: SqlStore, week: str | None, fmt: str):
     sections = []
     for window in ("week", "month"):
         span = snapshot.span(window, anchor)  # type: ignore[arg-type]
-        phrases = snapshot.rising("phrase", window, limit=PHRASES_SHOWN, anchor=anchor)  # type: ignore[arg-type]
-        categories = snapshot.rising("category", window, limit=CATEGORIES_SHOWN, anchor=anchor)  # type: ignore[arg-type]
+        phrases = _kept(
+            snapshot,
+            ("rising", "phrase", window, anchor),
+            lambda w=window: snapshot.rising("phrase", w, limit=PHRASES_SHOWN, anchor=anchor),
+        )
+        categories = _kept(
+            snapshot,
+            ("rising", "category", window, anchor),
+            lambda w=window: snapshot.rising("category", w, limit=CATEGORIES_SHOWN, anchor=anchor),
+        )
         sections.append((window, span, phrases, categories))
     ids = [i for _w, _s, ph, ca in sections for r in (*ph, *ca) for i in r.top]
     papers = _views(store, ids)
@@ -153,9 +170,12 @@ def _overview(request: Request, store: SqlStore, week: str | None, fmt: str):
             }
         )
     charts_by_topic = {
-        (window, r.topic.id): charts.sparkline(
-            f"Papers a week with “{r.topic.key}”, 26 weeks to {span.end - timedelta(days=1):%b %-d}",
-            r.series.papers,
+        (window, r.topic.id): _kept(
+            snapshot,
+            ("spark", r.topic.id, span.last),
+            lambda r=r, span=span: charts.sparkline(
+                f"Papers a week with “{r.topic.key}”, 26 weeks to {span.last_day:%b %-d}", r.series.papers
+            ),
         )
         for window, span, phrases, categories in sections
         for r in (*phrases, *categories)
@@ -295,7 +315,9 @@ def _topic(request: Request, store: SqlStore, text: str, week: str | None, fmt: 
                 "statistic": _statistic_json(),
             }
         )
-    end = spans["week"].end - timedelta(days=1)
+    whole_end = whole.weeks[-1] + timedelta(days=6) if whole.weeks else spans["week"].last_day
+    first = snapshot.first_week
+    window = (spans["month"].first - first, spans["month"].last - first + 1)
     context = {
         "topic": topic,
         "total": total,
@@ -310,27 +332,31 @@ def _topic(request: Request, store: SqlStore, text: str, week: str | None, fmt: 
         "topic_url": topic_url,
         "times": _times,
         "week_label": snapshot.week_label(anchor),
-        "papers_chart": charts.weekly(
-            f"Papers a week with “{topic.key}”, the 26 weeks to {end:%b %-d, %Y}",
-            recent.weeks,
-            recent.papers,
-            highlight_from=len(recent.weeks) - 4,
+        "papers_chart": _kept(
+            snapshot,
+            ("papers-chart", topic.id, anchor),
+            lambda: charts.weekly(
+                f"Papers a week with “{topic.key}”, every week of the corpus to {whole_end:%b %-d, %Y}",
+                whole.weeks,
+                whole.papers,
+                width=900,
+                highlight=window,
+                label_every=13,
+            ),
         ),
-        "upvotes_chart": charts.weekly(
-            f"Upvotes a week of papers with “{topic.key}”, the 26 weeks to {end:%b %-d, %Y}",
-            recent.weeks,
-            recent.upvotes,
-            highlight_from=len(recent.weeks) - 4,
+        "upvotes_chart": _kept(
+            snapshot,
+            ("upvotes-chart", topic.id, anchor),
+            lambda: charts.weekly(
+                f"Upvotes a week of papers with “{topic.key}”, every week of the corpus to "
+                f"{whole_end:%b %-d, %Y}",
+                whole.weeks,
+                whole.upvotes,
+                width=900,
+                highlight=window,
+                label_every=13,
+            ),
         ),
-        "whole_chart": charts.weekly(
-            f"Papers a week with “{topic.key}” over the whole corpus",
-            whole.weeks,
-            whole.papers,
-            width=900,
-            height=200,
-        )
-        if len(whole.weeks) > len(recent.weeks)
-        else None,
         "is_category": topic.kind == "category",
     }
     return request.app.state.templates.TemplateResponse(request, "trend.html", context)
