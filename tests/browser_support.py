@@ -39,7 +39,7 @@ CHROMIUM_ARGS = [
 
 
 @contextmanager
-def chromium_browser() -> Iterator:
+def chromium_browser(extra_args: tuple[str, ...] = ()) -> Iterator:
     """A headless Chromium; skips the test where there is none, and fails it in CI."""
     sync_api = pytest.importorskip("playwright.sync_api")
     executable = (
@@ -50,7 +50,7 @@ def chromium_browser() -> Iterator:
             pytest.fail(f"Chromium is required in CI and {executable} does not exist")
         pytest.skip(f"no Chromium at {executable}")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=executable, args=[*CHROMIUM_ARGS, *extra_args])
         try:
             yield browser
         finally:

@@ -201,7 +201,8 @@ def test_paper_page_has_everything(client):
     assert authors == [str(escape(name)) for name in record.authors]
     assert str(escape(record.abstract)) in html
     for category in record.categories:
-        assert f'<span class="tag">{category}</span>' in html
+        # Each category links to its trend (web.trends).
+        assert f'<a class="tag" href="/trends/{category}" title="Trend of {category}">{category}</a>' in html
     assert f'href="https://arxiv.org/abs/{RICH_ID}"' in html
     assert f'href="https://arxiv.org/pdf/{RICH_ID}"' in html
     assert f'href="{escape(record.github_repo)}"' in html

@@ -75,8 +75,8 @@ def _optional(view: PaperView) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if view.ai_summary:
         fields["ai_summary"] = view.ai_summary
-    if view.ai_keywords:
-        fields["ai_keywords"] = list(view.ai_keywords)
+    if view.keywords:  # Hugging Face's when imported, else the phrases extracted at index time
+        fields["ai_keywords"] = view.keywords
     if view.github_repo:
         fields["githubRepo"] = view.github_repo
     if view.github_stars is not None:
@@ -118,6 +118,8 @@ def paper_detail(view: PaperView, upvoted: bool | None = None) -> dict[str, Any]
     if upvoted is not None:
         body["upvoted"] = upvoted
     body.update(_extras(view))
+    if view.key_sentence:
+        body["keySentence"] = view.key_sentence
     return body
 
 

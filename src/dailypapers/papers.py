@@ -62,7 +62,16 @@ class PaperView:
     submitter: UserView | None = None
     rank: int | None = None  # 1-based position within its day, when listed by day
     claims: dict[int, AuthorClaim] = field(default_factory=dict)  # author position -> approved claim
+
+    # Extracted at index time (dailypapers.keyphrases): none until the paper is indexed.
+    key_phrases: list[str] | None = None
+    key_sentence: str | None = None
     extra: dict = field(default_factory=dict)
+
+    @property
+    def keywords(self) -> list[str]:
+        """The paper's key words: Hugging Face's when imported, else our extracted phrases."""
+        return list(self.ai_keywords or self.key_phrases or [])
 
     @property
     def abs_url(self) -> str:

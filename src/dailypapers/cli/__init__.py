@@ -10,6 +10,7 @@ from dailypapers.cli.db import backup_command, db_app, restore_command
 from dailypapers.cli.digest import digest_app
 from dailypapers.cli.importing import import_command
 from dailypapers.cli.ingest import ingest_app
+from dailypapers.cli.maps import map_app
 from dailypapers.cli.search import index_app, search_command
 from dailypapers.cli.serving import demo, serve
 from dailypapers.cli.users import tokens_app, users_app
@@ -31,6 +32,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)
+app.add_typer(map_app, name="map")
 
 
 def main() -> None:

@@ -35,9 +35,12 @@ index_app = typer.Typer(help="Search indexes: build them, see their state.", no_
 
 def _stage_label(stage: str) -> str:
     kind, _, model = stage.partition(":")
-    return {"keyword": "keyword index", "embed": "embedding", "vectors": "vector index"}.get(kind, kind) + (
-        f" ({model})" if model else ""
-    )
+    return {
+        "keyword": "keyword index",
+        "embed": "embedding",
+        "vectors": "vector index",
+        "phrases": "key phrases",
+    }.get(kind, kind) + (f" ({model})" if model else "")
 
 
 class StageBars:
@@ -53,7 +56,11 @@ class StageBars:
             self.tasks[stage] = self.progress.add_task(_stage_label(stage), total=total, status="")
             self.started[stage] = time.perf_counter()
         elapsed = time.perf_counter() - self.started[stage]
-        rate = f"{done / elapsed:,.1f} papers/s" if elapsed > 0 and stage.startswith("embed") else ""
+        rate = (
+            f"{done / elapsed:,.1f} papers/s"
+            if elapsed > 0 and stage.startswith(("embed", "phrases"))
+            else ""
+        )
         self.progress.update(self.tasks[stage], completed=done, total=total, status=rate)
 
 
@@ -75,7 +82,8 @@ def index_build(
     embedded = sum(report.embedded.values())
     console.print(
         f"Indexed {report.keyword_indexed:,} papers for keyword search; embedded {embedded:,} "
-        f"({report.papers_per_second:,.1f} papers/s); active model: {report.active_model or 'none'}; "
+        f"({report.papers_per_second:,.1f} papers/s); key phrases for {report.phrases:,} more "
+        f"({report.phrases_pending:,} lacking); active model: {report.active_model or 'none'}; "
         f"{report.seconds:.1f}s in all.",
         soft_wrap=True,
     )

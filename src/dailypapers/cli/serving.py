@@ -84,6 +84,28 @@ def _exit_on_sigterm(signum: int, _frame) -> None:
     raise SystemExit(128 + signum)
 
 
+def _draw_map_meanwhile(settings) -> None:
+    """The demo's map (/map), projected in a thread while the site starts: it shows once drawn."""
+    import threading
+
+    from dailypapers.services.maps import build_map
+    from dailypapers.store.engine import make_engine
+
+    def draw() -> None:
+        engine = make_engine(settings)
+        try:
+            report = build_map(settings, engine, seed=7)
+            console.print(
+                f"The map is drawn: {report.points:,} papers at {settings.base_url}/map", soft_wrap=True
+            )
+        except Exception as exc:  # the demo goes on without its map
+            console.print(f"[yellow]No map: {escape(str(exc))}[/yellow]", soft_wrap=True)
+        finally:
+            engine.dispose()
+
+    threading.Thread(target=draw, name="demo-map", daemon=True).start()
+
+
 def _demo(host: str, port: int, database: Path, *, keep: bool) -> None:
     from dailypapers.services.demo import import_demo_slice
     from dailypapers.services.search_sync import sync_search
@@ -121,6 +143,7 @@ def _demo(host: str, port: int, database: Path, *, keep: bool) -> None:
     store.engine.dispose()
     if outcome.report is None:
         console.print(f"[yellow]{escape(outcome.line())}[/yellow]", soft_wrap=True)
+    _draw_map_meanwhile(settings)
     app = create_app(settings)
     if app.state.search.warm() and outcome.report is not None:
         console.print(

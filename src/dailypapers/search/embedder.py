@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from dailypapers.keyphrases import TokenVectors
 from dailypapers.settings import DEFAULT_EMBEDDING_MODEL, Settings
 
 _FALSE = ("0", "false", "no", "off")
@@ -160,3 +161,29 @@ class SentenceEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._encode([text], query=True)[0]
+
+    def embed_documents_with_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[TokenVectors]]:
+        """The documents' embeddings (the same vectors as `embed_documents`) and, from the same forward pass,
+        each token's contextual vector with its character span: what key phrases are scored with."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+        model = self.model
+        import torch
+
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            outputs = model.encode_document(
+                list(texts), output_value=None, batch_size=self.batch_size, show_progress_bar=False
+            )
+        encoded = model.tokenizer(
+            list(texts), return_offsets_mapping=True, truncation=True, max_length=model.max_seq_length
+        )
+        vectors = np.stack([o["sentence_embedding"].float().numpy() for o in outputs])
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        tokens = []
+        for output, offsets in zip(outputs, encoded["offset_mapping"], strict=True):
+            length = int(output["attention_mask"].sum())
+            if length != len(offsets):  # the two tokenizations disagree: no phrases rather than wrong ones
+                offsets = [(0, 0)] * length
+            tokens.append(TokenVectors(output["token_embeddings"][:length].float().numpy(), offsets))
+        return np.ascontiguousarray(vectors, dtype=np.float32), tokens

@@ -8,6 +8,8 @@ paper is idempotent (delete by paper id, add).
 
 from __future__ import annotations
 
+import gzip
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dailypapers.keyphrases import extract as extract_phrases
 from dailypapers.search import state
 from dailypapers.search.embedder import SentenceEmbedder, document_text, text_hash
 from dailypapers.search.keyword import KeywordIndex, KeywordState
@@ -25,6 +28,7 @@ from dailypapers.search.vectors import VectorIndex, to_blob
 from dailypapers.settings import DEFAULT_EMBEDDING_MODEL, Settings
 from dailypapers.store.embeddings import NewEmbedding, SqlEmbeddings
 from dailypapers.store.engine import Engine, search_index_dir
+from dailypapers.store.keyphrases import NewKeyPhrases, SqlKeyPhrases
 from dailypapers.store.papers import SqlStore
 from dailypapers.store.search_documents import SearchDocument, SqlSearchDocuments
 
@@ -38,6 +42,7 @@ EMBED_BATCH = 256
 # processes catch up from the table when they load it).
 PUBLISH_LAG = 20_000
 SHIPPED_EMBEDDINGS = Path(__file__).resolve().parent.parent / "data" / "demo-embeddings.npz"
+SHIPPED_PHRASES = Path(__file__).resolve().parent.parent / "data" / "demo-keyphrases.json.gz"
 
 Progress = Callable[[str, int, int | None], None]  # (stage, done, total)
 EmbedderFactory = Callable[[str], Embedder]
@@ -56,6 +61,11 @@ class SyncReport:
     active_model: str | None = None
     switched_to: str | None = None
     embed_seconds: float = 0.0
+    phrases: int = 0  # papers given key phrases in this run
+    phrases_pending: int = 0  # papers still lacking them
+    phrase_seconds: float = (
+        0.0  # the separate pass for papers embedded before (fused ones are in embed_seconds)
+    )
     seconds: float = 0.0
 
     @property
@@ -82,6 +92,7 @@ class Indexer:
         self.keyword = keyword or KeywordIndex(self.index_dir)
         self.documents = SqlSearchDocuments(engine)
         self.embeddings = SqlEmbeddings(engine)
+        self.phrases = SqlKeyPhrases(engine)
         self._embedder_factory = embedder_factory or (
             lambda name: SentenceEmbedder.from_settings(settings, name)
         )
@@ -146,8 +157,11 @@ class Indexer:
             yield self.documents.by_ids(ordered[start : start + READ_CHUNK])
 
     def _drop_stale_embeddings(self, docs: list[SearchDocument]) -> None:
-        """A paper whose title or abstract changed loses its embeddings, so the embedding step redoes them."""
-        self.embeddings.drop_stale({d.paper_id: text_hash(document_text(d.title, d.abstract)) for d in docs})
+        """A paper whose title or abstract changed loses its embeddings and key phrases, so the embedding step
+        redoes them."""
+        hashes = {d.paper_id: text_hash(document_text(d.title, d.abstract)) for d in docs}
+        self.embeddings.drop_stale(hashes)
+        self.phrases.drop_stale(hashes)
 
     # -- embeddings ---------------------------------------------------------------------------------------
 
@@ -164,14 +178,21 @@ class Indexer:
     ) -> int:
         """Embed every paper lacking an embedding for `model`, one committed batch at a time."""
         embedder = self.embedder(model)
+        # The configured model's forward pass gives the key phrases too, for the cost of reading its tokens.
+        fused = model == self.settings.embedding_model and hasattr(embedder, "embed_documents_with_tokens")
         done, last = 0, 0
         while True:
             rows = self.embeddings.missing(model, last, batch_size)
             if not rows:
                 return done
             texts = [document_text(r.title, r.abstract) for r in rows]
-            vectors = embedder.embed_documents(texts)
-            self.store_embeddings(model, [r.paper_id for r in rows], texts, vectors)
+            if fused:
+                vectors, tokens = embedder.embed_documents_with_tokens(texts)  # type: ignore[attr-defined]
+                self.store_embeddings(model, [r.paper_id for r in rows], texts, vectors)
+                self._store_phrases(model, rows, texts, vectors, tokens)
+            else:
+                vectors = embedder.embed_documents(texts)
+                self.store_embeddings(model, [r.paper_id for r in rows], texts, vectors)
             done += len(rows)
             last = rows[-1].paper_id
             on_progress(f"embed:{model}", done, total)
@@ -188,6 +209,73 @@ class Indexer:
 
     def counts_by_model(self) -> dict[str, int]:
         return self.embeddings.counts_by_model()
+
+    # -- key phrases ----------------------------------------------------------------------------------
+
+    def _store_phrases(self, model: str, rows, texts: list[str], vectors: np.ndarray, tokens) -> None:
+        found = [
+            NewKeyPhrases(r.paper_id, kp.phrases, kp.key_sentence, text_hash(text))
+            for r, text, vector, token in zip(rows, texts, vectors, tokens, strict=True)
+            for kp in (extract_phrases(r.title.strip(), text, vector, token),)
+        ]
+        self.phrases.add(model, found)
+
+    def can_extract_phrases(self) -> bool:
+        return hasattr(self.embedder(self.settings.embedding_model), "embed_documents_with_tokens")
+
+    def extract_missing_phrases(
+        self, *, batch_size: int = EMBED_BATCH, on_progress: Progress = _no_progress, total: int | None = None
+    ) -> int:
+        """Key phrases for every paper lacking them (papers embedded before phrases existed, or by another
+        model): one forward pass of the configured model each, one committed batch at a time."""
+        model = self.settings.embedding_model
+        if not self.can_extract_phrases():
+            return 0
+        embedder = self.embedder(model)
+        done, last = 0, 0
+        while True:
+            rows = self.phrases.missing(last, batch_size)
+            if not rows:
+                return done
+            texts = [document_text(r.title, r.abstract) for r in rows]
+            vectors, tokens = embedder.embed_documents_with_tokens(texts)  # type: ignore[attr-defined]
+            self._store_phrases(model, rows, texts, vectors, tokens)
+            done += len(rows)
+            last = rows[-1].paper_id
+            on_progress("phrases", done, total)
+
+    def _phrase_step(self, report: SyncReport, limit: int, batch_size: int, on_progress: Progress) -> None:
+        missing = self.phrases.count_missing()
+        if missing and self.settings.embedding_model == DEFAULT_EMBEDDING_MODEL:
+            missing -= self.load_shipped_phrases()
+        if missing and (limit < 0 or missing <= limit) and self.can_extract_phrases():
+            started = time.perf_counter()
+            report.phrases += self.extract_missing_phrases(
+                batch_size=batch_size, on_progress=on_progress, total=missing
+            )
+            report.phrase_seconds += time.perf_counter() - started
+            missing = self.phrases.count_missing()
+        report.phrases_pending = missing
+
+    def load_shipped_phrases(self) -> int:
+        """Key phrases that ship with dailypapers for the demo papers (same text, same model)."""
+        if not SHIPPED_PHRASES.exists():
+            return 0
+        with gzip.open(SHIPPED_PHRASES, "rt", encoding="utf-8") as f:
+            shipped = json.load(f)
+        if shipped.get("model") != DEFAULT_EMBEDDING_MODEL:
+            return 0
+        by_id = {item["arxiv_id"]: item for item in shipped["papers"]}
+        rows = []
+        for paper in self.phrases.lacking(list(by_id)):
+            item = by_id[paper.arxiv_id]
+            if text_hash(document_text(paper.title, paper.abstract)) == item["text_hash"]:
+                rows.append(
+                    NewKeyPhrases(paper.paper_id, item["phrases"], item["key_sentence"], item["text_hash"])
+                )
+        for start in range(0, len(rows), READ_CHUNK):
+            self.phrases.add(DEFAULT_EMBEDDING_MODEL, rows[start : start + READ_CHUNK])
+        return len(rows)
 
     # -- models ---------------------------------------------------------------------------------------
 
@@ -237,6 +325,7 @@ class Indexer:
                 report.embed_seconds += time.perf_counter() - embed_started
                 missing = self.count_missing(model)
             report.pending[model] = missing
+        self._phrase_step(report, limit, batch_size, on_progress)
         self._maybe_switch(report)
         for model in self._models_to_fill():
             vectors = self.vector_index(model)
@@ -260,6 +349,7 @@ class Indexer:
             )
             report.embed_seconds += time.perf_counter() - embed_started
             report.pending[model] = self.count_missing(model)
+        self._phrase_step(report, -1, batch_size, on_progress)
         for model in self._models_to_fill():
             vectors = self.vector_index(model)
             vectors.rebuild(on_progress=lambda done, v=vectors: on_progress(f"vectors:{v.model}", done, None))

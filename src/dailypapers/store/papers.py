@@ -17,7 +17,15 @@ from dailypapers.records import PaperRecord, Submitter
 from dailypapers.store.engine import conflict_insert, write_transaction
 from dailypapers.store.merge import merge_all, record_to_row, text
 from dailypapers.store.paper_links import sync as sync_links
-from dailypapers.store.schema import author_claims, feed_entries, paper_versions, papers, upvotes, users
+from dailypapers.store.schema import (
+    author_claims,
+    feed_entries,
+    key_phrases,
+    paper_versions,
+    papers,
+    upvotes,
+    users,
+)
 
 FeedSort = Literal["day", "publishedAt", "upvotes"]
 AlsoHook = Callable[[Any, "UpsertCounts"], None]  # (connection, counts so far) inside upsert's transaction
@@ -48,7 +56,16 @@ def _midnight(day: date) -> datetime:
 
 
 _PAPER_COLUMNS = [
-    c for c in papers.c if c.name not in ("created_at", "modified_at", "source", "imported_upvotes")
+    *(c for c in papers.c if c.name not in ("created_at", "modified_at", "source", "imported_upvotes")),
+    # The paper's extracted key phrases (dailypapers.keyphrases), looked up by primary key.
+    select(key_phrases.c.phrases)
+    .where(key_phrases.c.paper_id == papers.c.id)
+    .scalar_subquery()
+    .label("key_phrases"),
+    select(key_phrases.c.key_sentence)
+    .where(key_phrases.c.paper_id == papers.c.id)
+    .scalar_subquery()
+    .label("key_sentence"),
 ]
 
 
@@ -550,6 +567,8 @@ def _paper_view(row) -> PaperView:
         hf_comments=row["hf_comments"],
         trend_key=row["trend_key"],
         author_participating=bool(row["author_participating"]),
+        key_phrases=row["key_phrases"],
+        key_sentence=row["key_sentence"],
     )
 
 

@@ -533,3 +533,18 @@ follows = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_follows_kind_key", "kind", "key"),
 )
+
+
+# Key phrases (dailypapers.keyphrases): 3 to 8 phrases and the key sentence of each paper, extracted at index
+# time with the embedding model named here, from the text whose hash is kept (a changed abstract redoes them).
+key_phrases = Table(
+    "key_phrases",
+    metadata,
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("phrases", JSON, nullable=False),  # ordered list of normalized phrases, best first
+    Column("key_sentence", Text),  # a sentence of the abstract, as written (extracted, never generated)
+    Column("model", String(255), nullable=False),
+    Column("text_hash", String(32), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_key_phrases_created_at", "created_at"),
+)

@@ -36,11 +36,13 @@ from dailypapers.web import (
     errors,
     feeds,
     health,
+    maps,
     openapi,
     pages,
     search,
     server,
     templating,
+    trends,
 )
 from dailypapers.web import subscriptions as digest_subscriptions
 from dailypapers.web.assets import Assets
@@ -165,6 +167,9 @@ def create_app(
         app.include_router(devmail.router)
     app.include_router(about.router)
     app.include_router(health.router)
+
+    trends.install(app)  # /trends, /trends/{topic}: rising key phrases and categories
+    maps.install(app)  # /map: every embedded paper in 2-D
     app.include_router(citations.router)  # before pages.router, whose /papers/{value:path} would catch .bib
     collections.install(app)  # collections: the API under /api/collections, pages under /collections
     app.include_router(pages.router)

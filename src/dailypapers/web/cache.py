@@ -52,7 +52,7 @@ CACHEABLE = re.compile(
     # Authors and organizations (web.authors).
     r"|^/authors/.+$|^/orgs(?:\.json)?$|^/orgs/[^/]+$"
 )
-TIMED = re.compile(r"^/papers/trending(?:\.json)?$")
+TIMED = re.compile(r"^/papers/trending(?:\.json)?$|^/trends(?:\.json)?$|^/trends/[^/]+$")
 TRENDING_SECONDS = 60.0
 MAX_BYTES = 64 * 1024 * 1024
 MAX_PERSONAL_BYTES = 16 * 1024 * 1024

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse
 from dailypapers import arxiv_ids, hf_shapes, periods
 from dailypapers import trending as trend
 from dailypapers.papers import PaperView
-from dailypapers.web import api, citations, collections, community, search, shapes
+from dailypapers.web import api, citations, collections, community, search, shapes, trends
 from dailypapers.web.deps import SettingsDep, StoreDep
 from dailypapers.web.openapi import errors
 from dailypapers.web.params import Page
@@ -274,6 +274,7 @@ def _paper(request: Request, store, value: str, fmt: str):
     if fmt == "html":
         context.update(community.paper_extras(request, view))
         context.update(collections.paper_extras(request, view))
+        context["momentum"] = trends.momentum(request, view)
         settings = request.app.state.settings
         page_url = f"{settings.base_url}/papers/{view.arxiv_id}"
         context.update(

@@ -31,6 +31,7 @@ from dailypapers.web.community import upvoted_ids
 from dailypapers.web.deps import SearchDep, StoreDep
 from dailypapers.web.openapi import BEARER, errors, reads
 from dailypapers.web.responses import JSONResponse
+from dailypapers.web.trends import trend_link
 
 log = logging.getLogger(__name__)
 
@@ -629,4 +630,5 @@ def _render_page(request: Request, context: dict[str, Any], status: int = 200):
     context = dict(context)
     context["page_url"] = lambda **changes: page_url(context, **changes)
     context["json_url"] = page_url(context, p=context["page"]).replace("/search?", "/search.json?", 1)
+    context["trend"] = trend_link(request, context["search_query"])  # "See the trend of ..."
     return request.app.state.templates.TemplateResponse(request, "search.html", context, status_code=status)

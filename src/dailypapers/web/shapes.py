@@ -86,7 +86,12 @@ class KnownExtras(Shape):
     client reads them there)."""
 
     ai_summary: str = absent()
-    ai_keywords: list[str] = absent()
+    ai_keywords: list[str] = Field(
+        default=None,
+        description="Hugging Face's key words when imported; else 3-8 key phrases extracted here when the "
+        "paper was indexed.",
+        json_schema_extra=_no_default,
+    )
     githubRepo: str = absent()
     githubStars: int = absent()
     projectPage: str = absent()
@@ -123,6 +128,12 @@ class PaperDetail(Paper):
     updatedAt: str | None
     arxivUrl: str
     pdfUrl: str
+    keySentence: str = Field(
+        default=None,
+        description="The sentence of the abstract that best states the paper's contribution: extracted when "
+        "the paper was indexed, never generated.",
+        json_schema_extra=_no_default,
+    )
 
 
 class DailyItem(KnownExtras):
@@ -629,3 +640,141 @@ class ClaimDecisionIn(BaseModel):
 class FollowIn(BaseModel):
     kind: Literal["author", "org", "category"]
     name: str = Field(max_length=500, description="An author name, an organization, or an arXiv category.")
+
+
+# -- trends (dailypapers.web.trends) -----------------------------------------------------------------------
+
+
+class TrendWeek(Shape):
+    week: str = Field(description="The week's Monday.")
+    papers: int = Field(description="Papers with the topic that week.")
+    upvotes: int = Field(description="Their upvotes.")
+    allPapers: int = Field(description="All papers of that week.")
+
+
+class TrendPaper(Shape):
+    id: str
+    title: str
+    upvotes: int
+    publishedAt: str | None
+    url: str
+
+
+class RisingTopic(Shape):
+    kind: Literal["phrase", "category"]
+    key: str
+    url: str
+    papers: int = Field(description="Papers with the topic in the window.")
+    baselinePapers: int
+    expectedPapers: float = Field(description="What the topic's share of the baseline weeks predicts.")
+    rise: float = Field(description="log2((papers + a) / (expectedPapers + a)): 1 is twice the expected.")
+    upvotes: int
+    upvoteRise: float | None = Field(
+        description="The same statistic over upvotes (null: none in the window)."
+    )
+    weeks: list[TrendWeek] = Field(description="The 26 weeks up to the window's end.")
+    topPapers: list[TrendPaper]
+
+
+class TrendStatistic(Shape):
+    formula: str
+    alpha: float
+    minimumWeek: int
+    minimumMonth: int
+    baselineWeeks: dict[str, int]
+    docs: str
+
+
+class TrendWindow(Shape):
+    start: str
+    end: str = Field(description="The day after the window.")
+    baselineStart: str
+    papers: int
+    baselinePapers: int
+    minimumPapers: int
+    phrases: list[RisingTopic]
+    categories: list[RisingTopic]
+
+
+class TrendsPage(Shape):
+    week: str = Field(
+        description="The ISO week the windows end with (`?week=`; default: the latest with papers)."
+    )
+    latestWeek: str
+    papersInCorpus: int
+    statistic: TrendStatistic
+    windows: dict[Literal["week", "month"], TrendWindow]
+
+
+class TopicClaim(Shape):
+    start: str
+    end: str
+    papers: int
+    baselinePapers: int
+    expectedPapers: float
+    rise: float
+    upvotes: int
+    upvoteRise: float | None
+    minimumPapers: int
+    claimed: bool = Field(description="Whether this is called a rise: enough papers, and more than expected.")
+
+
+class RelatedTopic(Shape):
+    key: str
+    url: str
+    papersTogether: int
+    lift: float = Field(
+        description="How much likelier the phrase is on the topic's papers than on any paper."
+    )
+
+
+class TopicMonth(Shape):
+    month: str
+    papers: list[TrendPaper]
+
+
+class TopicPage(Shape):
+    kind: Literal["phrase", "category"]
+    key: str
+    url: str
+    papersInCorpus: int
+    week: str
+    weeks: list[TrendWeek]
+    allWeeks: list[TrendWeek]
+    trend: dict[Literal["week", "month"], TopicClaim]
+    related: list[RelatedTopic]
+    months: list[TopicMonth]
+    statistic: TrendStatistic
+
+
+class TopicSuggestion(Shape):
+    kind: Literal["phrase", "category"]
+    key: str
+    url: str
+
+
+class TopicNotFound(Shape):
+    error: str
+    suggestions: list[TopicSuggestion]
+
+
+class MapLabel(Shape):
+    x: float
+    y: float
+    label: str = Field(description="The key phrase most over-represented in the region.")
+    papers: int
+
+
+class MapInfo(Shape):
+    """`/map.json`: `pointsUrl` holds float32 triples (x, y, 0 older / 1 this week / 2 today), `idsUrl` the
+    arXiv ids in the same order."""
+
+    points: int
+    builtAt: str
+    model: str
+    today: str | None = Field(description="The latest day with papers: its papers are today's.")
+    todayPapers: int
+    thisWeekPapers: int
+    labels: list[list[MapLabel]] = Field(description="Region names at three zoom levels, coarse to fine.")
+    pointsUrl: str
+    idsUrl: str
