@@ -314,7 +314,7 @@ class CollectionStore:
             row = self._lock(conn, slug, actor_id)
             if "title" in changes and changes["title"] != row.title:
                 clash = conn.execute(
-                    select(collections.c.id).where(
+                    select(collections.c.public_id).where(
                         collections.c.owner_id == actor_id,
                         collections.c.title == changes["title"],
                         collections.c.id != row.id,
@@ -322,13 +322,7 @@ class CollectionStore:
                 ).scalar()
                 if clash is not None:
                     raise DuplicateCollection(
-                        "You have a collection of that title already",
-                        self._slug_of(
-                            conn,
-                            conn.execute(
-                                select(collections.c.public_id).where(collections.c.id == clash)
-                            ).scalar_one(),
-                        ),
+                        "You have a collection of that title already", self._slug_of(conn, clash)
                     )
             if position is not None:
                 self._move_collection(conn, actor_id, row.id, position)
