@@ -126,6 +126,29 @@ def measure(client: httpx.Client, path: str, requests: int, cached: bool) -> lis
     return times
 
 
+def cpu_per_build(url: str, paths: dict[str, str], builds: int = 30) -> dict[str, float]:
+    """CPU ms (this process's user + system time) to build each page in process, no cache: on a shared
+    machine the CPU a page costs is steadier than its wall time, which waits for the other processes."""
+    from fastapi.testclient import TestClient
+
+    from dailypapers.settings import Settings
+    from dailypapers.web.app import create_app
+
+    settings = Settings(environment="development", database_url=url, search_warmup=False, web_jobs=False)
+    app = create_app(settings)
+    app.user_middleware = [m for m in app.user_middleware if m.cls.__name__ != "PageCache"]
+    out = {}
+    with TestClient(app) as client:
+        for label, path in paths.items():
+            client.get(path)
+            started = time.process_time()
+            for _ in range(builds):
+                if client.get(path).status_code != 200:
+                    raise SystemExit(f"{path} failed")
+            out[label] = (time.process_time() - started) * 1000 / builds
+    return out
+
+
 def percentile(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
 
@@ -135,6 +158,9 @@ def main() -> None:
     parser.add_argument("--prepared", type=Path, default=Path("/work/bench-cache/full.db"))
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--cpu", type=Path, help="also measure CPU per build in process, over this (prepared, migrated) copy"
+    )
     args = parser.parse_args()
     if not args.prepared.exists():
         raise SystemExit(f"no prepared database at {args.prepared}")
@@ -193,6 +219,12 @@ def main() -> None:
             stop(process)
     header = ["page", "mode", "p50 ms", "p95 ms", "p99 ms", "p95 within target"]
     print(markdown_table(header, rows))
+    if args.cpu:
+        cpu = cpu_per_build(f"sqlite:///{args.cpu}", pages)
+        print(
+            markdown_table(["page", "CPU ms per uncached build"], [[k, f"{v:.1f}"] for k, v in cpu.items()])
+        )
+        results["cpu"] = cpu
     if args.json:
         args.json.write_text(json.dumps({"facts": facts, "results": results}, indent=2))
 

@@ -16,7 +16,7 @@ from dailypapers.records import PaperRecord, Submitter
 from dailypapers.store.backup import BackupError, backup, restore
 from dailypapers.store.engine import make_engine
 from dailypapers.store.papers import SqlStore
-from dailypapers.store.schema import feed_entries, metadata, papers
+from dailypapers.store.schema import feed_entries, metadata, paper_authors, paper_categories, papers
 from search_support import PURPOSE_PAPERS, build
 
 BATCH = 5  # papers per write transaction, each with its day on the feed
@@ -41,6 +41,11 @@ def _batch(n: int) -> list[PaperRecord]:
 def _rows(engine, table) -> dict:
     with engine.connect() as conn:
         return {row[0]: tuple(row) for row in conn.execute(sa.select(table).order_by(*table.primary_key))}
+
+
+def _all_rows(engine, table) -> set:
+    with engine.connect() as conn:
+        return {tuple(row) for row in conn.execute(sa.select(table))}
 
 
 @pytest.fixture
@@ -104,8 +109,18 @@ def test_backup_during_writes_then_restore_elsewhere(store, settings, new_locati
                 .where(papers.c.arxiv_id.like("2612.%"))
             ).scalar_one()
         assert burst_days == len(burst_papers)
+        # The rows derived from each paper (its names and categories) are taken with their paper.
+        for derived in (paper_authors, paper_categories):
+            taken = _all_rows(restored, derived)
+            assert taken and taken <= _all_rows(store.engine, derived)
         for table in metadata.sorted_tables:  # every other table whole, too
-            if table.name not in ("papers", "feed_entries", "paper_versions"):
+            if table.name not in (
+                "papers",
+                "feed_entries",
+                "paper_versions",
+                "paper_authors",
+                "paper_categories",
+            ):
                 assert _rows(restored, table) == _rows(store.engine, table), table.name
         # Search works on the restored database once its indexes are rebuilt from it.
         restored_search = build(

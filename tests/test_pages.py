@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from markupsafe import escape
 
+from dailypapers.names import author_path
 from dailypapers.records import PaperRecord, Submitter
 from demo_facts import EMPTY_DAY, LATEST_DAY, RICH_ID, by_day, feed_days, records
 
@@ -197,8 +198,9 @@ def test_paper_page_has_everything(client):
     assert record.categories and record.github_repo and record.project_page and record.organization
     html = _html(client, f"/papers/{RICH_ID}")
     assert f"<h1>{escape(record.title)}</h1>" in html
-    authors = re.findall(r'<span class="author">([^<]*)</span>', html)
-    assert authors == [str(escape(name)) for name in record.authors]
+    # Each name links to its author page (web.authors).
+    authors = re.findall(r'<span class="author"><a href="([^"]*)" dir="auto">([^<]*)</a>', html)
+    assert authors == [(str(escape(author_path(name))), str(escape(name))) for name in record.authors]
     assert str(escape(record.abstract)) in html
     for category in record.categories:
         # Each category links to its trend (web.trends).

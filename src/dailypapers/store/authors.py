@@ -208,6 +208,10 @@ def _line(row) -> PaperLine:
     )
 
 
+def _by_count(item: tuple[str, int]) -> tuple[int, str]:
+    return (-item[1], item[0])
+
+
 def _newest_first(line: PaperLine) -> tuple:
     moment = line.published_at or datetime.min.replace(tzinfo=UTC)
     return (moment, line.id)
@@ -282,30 +286,35 @@ class AuthorStore:
             days = {pid: _as_date(day) for pid, day in conn.execute(_AUTHOR_DAYS, params)}
             claim_rows = conn.execute(_AUTHOR_CLAIMS, params).all()
         claimed = {pid: username for pid, username in claim_rows}
-        sizes_of = Counter(pid for pid, _, _ in teams)  # the others on each paper
+        by_paper: dict[int, list[str]] = {}  # the others on each paper
+        spelled: dict[str, str] = {}  # a co-author's key -> the first spelling met
+        for pid, other, name in teams:
+            by_paper.setdefault(pid, []).append(other)
+            if other not in spelled:
+                spelled[other] = name
         together: Counter = Counter()
-        spelled: dict[str, str] = {}
-        for _pid, other, name in set(teams):
-            together[other] += 1
-            spelled.setdefault(other, name)
         # Groups: papers joined by a co-author they share, on papers of at most GROUP_MAX_AUTHORS authors.
         groups = _Groups()
         first_with: dict[str, int] = {}
-        for pid, other, _name in teams:
-            if sizes_of[pid] >= GROUP_MAX_AUTHORS:
+        for pid, others in by_paper.items():
+            distinct = set(others)
+            together.update(distinct)
+            if len(others) >= GROUP_MAX_AUTHORS:
                 continue
-            if other in first_with:
-                groups.join(pid, first_with[other])
-            else:
-                first_with[other] = pid
+            for other in distinct:
+                if other in first_with:
+                    groups.join(pid, first_with[other])
+                else:
+                    first_with[other] = pid
+        sizes_of = {pid: len(others) for pid, others in by_paper.items()}
         for pid in ids:
             line = lines[pid]
             line.day = days.get(pid)
-            line.n_authors = sizes_of[pid] + 1
+            line.n_authors = sizes_of.get(pid, 0) + 1
             line.claimed_by = claimed.get(pid)
         coauthor_list = [
             NameCount(other, spelled[other], count)
-            for other, count in sorted(together.items(), key=lambda item: (-item[1], item[0]))[:coauthors]
+            for other, count in sorted(together.items(), key=_by_count)[:coauthors]
         ]
         ordered = sorted(lines.values(), key=_newest_first, reverse=True)
         sizes = Counter(groups.find(line.id) for line in ordered)
