@@ -1,4 +1,4 @@
-"""A reader's profiles (named interests): the rules for names, keywords and categories, and the keyword filter."""
+"""A reader's profiles (named interests): rules for names, keywords and categories; the keyword filter."""
 
 from __future__ import annotations
 

@@ -10,5 +10,6 @@ from dailypapers.store.community import CommunityStore
 
 def delete_account(accounts: AccountStore, community: CommunityStore, user_id: int) -> None:
     """The user row, and with it (foreign keys) sessions, tokens, upvotes (papers recounted) and jobs; its
-    comments with their papers' counts redone; the digest subscription it made; its For you profiles and signals. All of it or none of it."""
+    comments with their papers' counts redone; the digest subscription it made;
+    its For you profiles and signals. All of it or none of it."""
     accounts.delete(user_id, also=[community.forget_user, subscriptions.forget_user, signals.forget_user])

@@ -389,7 +389,7 @@ jobs = Table(
 
 # For you (dailypapers.recommend, docs/foryou.md): a reader's named interests and their private signals.
 # Every reader has one default profile (made on first use); a like in two profiles is two rows. `feed_key` is
-# the random secret of the profile's personal RSS/Atom address, replaced to revoke it, NULL when there is none.
+# the random secret of the profile's personal RSS/Atom address, replaced to revoke it, NULL when none.
 reader_profiles = Table(
     "reader_profiles",
     metadata,

@@ -1,5 +1,5 @@
-"""For you's rows: a reader's profiles (named interests) and their like/dislike signals. Private to the reader:
-nothing here is ever read for anyone else.
+"""For you's rows: a reader's profiles (named interests) and their like/dislike signals. Private to the
+reader: nothing here is ever read for anyone else.
 
 Every reader has a default profile, made on the first write that needs it; reads before then see an empty one.
 A signal is one row per (profile, paper); a like in two profiles is two rows. Upvotes count as likes of the
