@@ -33,6 +33,7 @@ from dailypapers.web import (
     devmail,
     errors,
     feeds,
+    foryou,
     openapi,
     pages,
     search,
@@ -142,6 +143,7 @@ def create_app(
     app.state.templates.env.globals["static_url"] = assets.url
     # Submissions, upvotes, comments, moderation: before the routes whose `/papers/{id:path}` catch all.
     community.install(app)
+    foryou.install(app)  # For you: 👍/👎, profiles, recommendations; before the same catch-alls
     job_store = SqlJobStore(store.engine)
     app.state.submissions = Submissions(settings, store, app.state.community, job_store)
     # Jobs that requests ask for (a submitted paper to fetch) run in a thread of this process unless the
