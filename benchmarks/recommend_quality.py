@@ -53,7 +53,8 @@ from sklearn.svm import LinearSVC
 
 from dailypapers.recommend.ranking import Pool, Seed, recommend
 
-MONTHS = ("2025-10", "2025-12", "2026-02", "2026-04")
+MONTHS = ("2026-06",)
+NEGATIVE_POOL = 1000  # earlier papers embedded once, from which scholar-inbox draws its random negatives
 MIN_HISTORY = 5
 MIN_TARGETS = 2
 MAX_LIKES = 20
@@ -124,13 +125,15 @@ def load(db: Path, cache: Path) -> Corpus:
     )
 
 
-def make_readers(corpus: Corpus, rng: random.Random, per_month: int, dev: bool) -> list[Reader]:
+def make_readers(
+    corpus: Corpus, rng: random.Random, per_month: int, dev: bool, months: tuple[str, ...]
+) -> list[Reader]:
     by_author: dict[str, list[int]] = defaultdict(list)
     for i, names in enumerate(corpus.authors):
         for name in names:
             by_author[name].append(i)
     readers: list[Reader] = []
-    for month in MONTHS:
+    for month in months:
         singles: list[Reader] = []
         for name, papers in sorted(by_author.items()):
             before = sorted((i for i in papers if corpus.months[i] < month), key=lambda i: corpus.dates[i])
@@ -184,11 +187,45 @@ def top(scores: np.ndarray, pool: np.ndarray, k: int = 50) -> list[int]:
     return [int(pool[i]) for i in order]
 
 
+def embed_missing(corpus: Corpus, indices: list[int], db: Path) -> None:
+    """Embed (as `dailypapers index build` does, same model and settings) the papers these readers liked and
+    the negatives' pool where the database has no vector yet; kept beside the database for the next run."""
+    from dailypapers.search.embedder import SentenceEmbedder, document_text
+    from dailypapers.settings import Settings
+
+    cache = db.with_suffix(".extra-vectors.npz")
+    extra: dict[str, np.ndarray] = {}
+    if cache.exists():
+        with np.load(cache) as data:
+            extra = dict(zip([str(a) for a in data["arxiv_ids"]], data["vectors"], strict=True))
+    missing = [i for i in indices if np.linalg.norm(corpus.vectors[i]) == 0]
+    todo = [i for i in missing if corpus.arxiv_ids[i] not in extra]
+    if todo:
+        started = time.monotonic()
+        embedder = SentenceEmbedder.from_settings(Settings(environment="development"))
+        texts = [document_text(corpus.titles[i], corpus.abstracts[i]) for i in todo]
+        vectors = embedder.embed_documents(texts)
+        for i, vector in zip(todo, vectors, strict=True):
+            extra[corpus.arxiv_ids[i]] = np.asarray(vector, dtype=np.float16).astype(np.float32)
+        np.savez(cache, arxiv_ids=np.array(list(extra)), vectors=np.stack(list(extra.values())))
+        print(f"embedded {len(todo):,} papers in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    for i in missing:
+        corpus.vectors[i] = extra[corpus.arxiv_ids[i]]
+
+
 class Bench:
-    def __init__(self, corpus: Corpus, seed: int) -> None:
+    def __init__(self, corpus: Corpus, seed: int, months: tuple[str, ...], negatives: np.ndarray) -> None:
         self.corpus = corpus
         self.rng = np.random.default_rng(seed)
-        self.pools = {m: np.array([i for i, mm in enumerate(corpus.months) if mm == m]) for m in MONTHS}
+        self.negatives = negatives
+        embedded = np.linalg.norm(corpus.vectors, axis=1) > 0
+        # The pool: the month's papers with an embedding (the whole month once the database has them all).
+        self.pools = {
+            m: np.array([i for i, mm in enumerate(corpus.months) if mm == m and embedded[i]]) for m in months
+        }
+        for m in months:
+            total = sum(1 for mm in corpus.months if mm == m)
+            print(f"pool {m}: {len(self.pools[m]):,} of its {total:,} papers embedded", file=sys.stderr)
         self.sanity_cache: dict[tuple[str, ...], object] = {}
         self.pool_cache: dict[str, Pool] = {}
 
@@ -291,15 +328,23 @@ def main() -> None:
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--readers", type=int, default=25, help="one-interest readers per month (and pairs)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--months", default=",".join(MONTHS), help="test months, comma-separated (YYYY-MM)")
     parser.add_argument("--dev", action="store_true", help="the development readers instead of the test ones")
     parser.add_argument("--only", default="", help="comma-separated methods (default: all)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     started = time.monotonic()
+    months = tuple(args.months.split(","))
     corpus = load(args.db, args.db.with_suffix(".vectors.npz"))
-    readers = make_readers(corpus, random.Random(args.seed), args.readers, args.dev)
+    readers = make_readers(corpus, random.Random(args.seed), args.readers, args.dev, months)
+    rng = random.Random(args.seed + 1)
+    negatives = np.array(rng.sample([i for i, m in enumerate(corpus.months) if m < min(months)], NEGATIVE_POOL))
+    embed_missing(corpus, sorted({i for r in readers for i in r.likes} | set(negatives.tolist())), args.db)
+    for reader in readers:  # a target without an embedding cannot be in the pool
+        reader.targets = {i for i in reader.targets if np.linalg.norm(corpus.vectors[i]) > 0}
+    readers = [r for r in readers if r.targets]
     methods = [m for m in METHODS if not args.only or m in args.only.split(",")]
-    bench = Bench(corpus, args.seed)
+    bench = Bench(corpus, args.seed, months, negatives)
     if "arxiv-sanity-lite" in methods:
         bench.sanity_features()
         print(f"arxiv-sanity-lite features: {time.monotonic() - started:.0f} s", file=sys.stderr)
