@@ -166,12 +166,6 @@ def make_readers(
     return readers
 
 
-def masked(text: str, names: tuple[str, ...]) -> str:
-    for name in names:
-        text = text.replace(name, " ")
-    return text
-
-
 def ndcg(ranked: list[int], relevant: set[int], k: int = 20) -> float:
     gain = sum(1 / math.log2(r + 2) for r, i in enumerate(ranked[:k]) if i in relevant)
     ideal = sum(1 / math.log2(r + 2) for r in range(min(k, len(relevant))))
@@ -229,8 +223,22 @@ class Bench:
         self.sanity_cache: dict[tuple[str, ...], object] = {}
         self.pool_cache: dict[str, Pool] = {}
 
-    def sanity_features(self):
+    def sanity_features(self, cache: Path):
         """arxiv-sanity-lite's compute.py over the whole corpus (fitted once; kept beside the database)."""
+        from scipy import sparse
+
+        if cache.exists():
+            self.sanity_x = sparse.load_npz(cache).tocsc()
+            vocabulary = json.loads(cache.with_suffix(".vocabulary.json").read_text())
+            self.sanity_vocabulary = vocabulary
+            self.sanity_analyzer = TfidfVectorizer(
+                strip_accents="unicode",
+                lowercase=True,
+                stop_words="english",
+                token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
+                ngram_range=(1, 2),
+            ).build_analyzer()
+            return
         c = self.corpus
         docs = [" ".join([c.titles[i], c.abstracts[i], " ".join(c.authors[i])]) for i in range(len(c.titles))]
         v = TfidfVectorizer(
@@ -253,7 +261,9 @@ class Bench:
         )
         self.sanity_x = v.fit_transform(docs).astype(np.float32).tocsc()
         self.sanity_analyzer = v.build_analyzer()
-        self.sanity_vocabulary = v.vocabulary_
+        self.sanity_vocabulary = {term: int(column) for term, column in v.vocabulary_.items()}
+        sparse.save_npz(cache, self.sanity_x.tocsr())
+        cache.with_suffix(".vocabulary.json").write_text(json.dumps(self.sanity_vocabulary))
 
     def sanity_masked(self, names: tuple[str, ...]):
         """The features, the columns of the defining authors' names (their words and word pairs) zeroed."""
@@ -270,7 +280,7 @@ class Bench:
                 x.data[x.indptr[col] : x.indptr[col + 1]] = 0
         return x.tocsr()
 
-    def run(self, reader: Reader, sanity_x) -> dict[str, list[int]]:
+    def run(self, reader: Reader, sanity_x, methods: list[str]) -> dict[str, list[int]]:
         c = self.corpus
         pool = self.pools[reader.month]
         likes = reader.likes
@@ -281,11 +291,12 @@ class Bench:
         weights = 1 / (1 + np.log10(np.arange(len(likes)) + 1))
         out["zotero-arxiv-daily"] = top((sims * (weights / weights.sum())).sum(axis=1) * 10, pool)
         out["nearest liked"] = top(sims.max(axis=1), pool)
-        y = np.zeros(len(c.titles), dtype=np.int32)
-        y[likes] = 1
-        svm = LinearSVC(class_weight="balanced", verbose=False, max_iter=10000, tol=1e-6, C=0.01)
-        svm.fit(sanity_x, y)
-        out["arxiv-sanity-lite"] = top(svm.decision_function(sanity_x[pool]), pool)
+        if sanity_x is not None:
+            y = np.zeros(len(c.titles), dtype=np.int32)
+            y[likes] = 1
+            svm = LinearSVC(class_weight="balanced", verbose=False, max_iter=10000, tol=1e-6, C=0.01)
+            svm.fit(sanity_x, y)
+            out["arxiv-sanity-lite"] = top(svm.decision_function(sanity_x[pool]), pool)
         earlier = np.array(
             [i for i in range(len(c.titles)) if c.months[i] < reader.month and i not in set(likes)]
         )
@@ -294,31 +305,45 @@ class Bench:
         labels = np.concatenate([np.ones(len(likes)), np.zeros(len(negatives))])
         logistic = LogisticRegression(class_weight="balanced", max_iter=1000).fit(x, labels)
         out["scholar-inbox"] = top(logistic.decision_function(c.vectors[pool]), pool)
-        out["for-you"] = self.for_you(reader)
+        if "for-you" in methods:
+            out["for-you"] = self.for_you(reader)
         return out
 
     def for_you(self, reader: Reader) -> list[int]:
+        """As the web app ranks: title and abstract (no authors, so nothing to mask), one pool per month whose
+        TF-IDF is fitted once and shared by every reader, as the service keeps it."""
         c = self.corpus
         pool_indices = self.pools[reader.month]
-        pool = Pool(
-            ids=[int(i) for i in pool_indices],
-            vectors=c.vectors[pool_indices],
-            texts=[masked(c.titles[i] + ". " + c.abstracts[i], reader.names) for i in pool_indices],
-            categories=[c.categories[i] for i in pool_indices],
-            popularity=c.upvotes[pool_indices],
-        )
-        seeds = [
-            Seed(
-                int(i),
-                c.titles[i],
-                masked(c.titles[i] + ". " + c.abstracts[i], reader.names),
-                c.vectors[i],
-                "like",
+        pool = self.pool_cache.get(reader.month)
+        if pool is None:
+            pool = Pool(
+                ids=[int(i) for i in pool_indices],
+                vectors=c.vectors[pool_indices],
+                texts=[f"{c.titles[i]}. {c.abstracts[i]}" for i in pool_indices],
+                categories=[c.categories[i] for i in pool_indices],
+                popularity=c.upvotes[pool_indices],
             )
+            self.pool_cache[reader.month] = pool
+        seeds = [
+            Seed(int(i), c.titles[i], f"{c.titles[i]}. {c.abstracts[i]}", c.vectors[i], "like")
             for i in reader.likes
         ]
         picks = recommend(pool, seeds, limit=50)
         return [int(pool_indices[p.index]) for p in picks]
+
+
+def kept_complete(args, readers: list[Reader], methods: list[str]) -> bool:
+    """Whether every baseline ranking of these readers is kept from an earlier run."""
+    path = args.db.with_suffix(f".rankings-{'dev' if args.dev else 'test'}-{args.seed}-{args.readers}.json")
+    if not path.exists():
+        return False
+    kept = json.loads(path.read_text())
+    return all(
+        m in kept.get("|".join(r.names) + "@" + r.month, {})
+        for r in readers
+        for m in methods
+        if m != "for-you"
+    )
 
 
 def main() -> None:
@@ -338,22 +363,35 @@ def main() -> None:
     corpus = load(args.db, args.db.with_suffix(".vectors.npz"))
     readers = make_readers(corpus, random.Random(args.seed), args.readers, args.dev, months)
     rng = random.Random(args.seed + 1)
-    negatives = np.array(rng.sample([i for i, m in enumerate(corpus.months) if m < min(months)], NEGATIVE_POOL))
+    negatives = np.array(
+        rng.sample([i for i, m in enumerate(corpus.months) if m < min(months)], NEGATIVE_POOL)
+    )
     embed_missing(corpus, sorted({i for r in readers for i in r.likes} | set(negatives.tolist())), args.db)
     for reader in readers:  # a target without an embedding cannot be in the pool
         reader.targets = {i for i in reader.targets if np.linalg.norm(corpus.vectors[i]) > 0}
     readers = [r for r in readers if r.targets]
     methods = [m for m in METHODS if not args.only or m in args.only.split(",")]
     bench = Bench(corpus, args.seed, months, negatives)
-    if "arxiv-sanity-lite" in methods:
-        bench.sanity_features()
+    if "arxiv-sanity-lite" in methods and not kept_complete(args, readers, methods):
+        bench.sanity_features(args.db.with_suffix(".sanity.npz"))
         print(f"arxiv-sanity-lite features: {time.monotonic() - started:.0f} s", file=sys.stderr)
     results: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
+    # The baselines' rankings of these readers, kept: tuning for-you reruns only for-you.
+    kept_path = args.db.with_suffix(
+        f".rankings-{'dev' if args.dev else 'test'}-{args.seed}-{args.readers}.json"
+    )
+    kept = json.loads(kept_path.read_text()) if kept_path.exists() else {}
     for n, reader in enumerate(readers):
-        if "arxiv-sanity-lite" in methods:
-            ranked = bench.run(reader, bench.sanity_masked(reader.names))
-        else:
-            ranked = {"for-you": bench.for_you(reader)}
+        key = "|".join(reader.names) + "@" + reader.month
+        baselines = [m for m in methods if m != "for-you" and m not in kept.get(key, {})]
+        if baselines:
+            sanity_x = bench.sanity_masked(reader.names) if "arxiv-sanity-lite" in baselines else None
+            ranked = bench.run(reader, sanity_x, baselines)
+            kept.setdefault(key, {}).update({m: ranked[m] for m in baselines if m in ranked})
+            kept_path.write_text(json.dumps(kept))
+        ranked = {m: kept[key][m] for m in methods if m != "for-you" and m in kept.get(key, {})}
+        if "for-you" in methods:
+            ranked["for-you"] = bench.for_you(reader)
         for method in methods:
             if method in ranked:
                 results[reader.kind][method].append(

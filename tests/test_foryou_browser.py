@@ -1,5 +1,5 @@
-"""For you in Chromium: from nothing to a feed with reasons in a minute (paste ids → rate a few → feed), 👍/👎 in
-place changing the feed at once, and two profiles that stay apart. The demo slice with its shipped embeddings,
+"""For you in Chromium: from nothing to a feed with reasons in a minute (paste ids → rate a few → feed),
+👍/👎 in place changing the feed at once, and two profiles that stay apart. The demo slice with its shipped embeddings,
 on a live server."""
 
 from __future__ import annotations
@@ -93,9 +93,13 @@ def test_paste_ids_rate_a_few_feed_with_reasons_and_two_profiles(tmp_path, sqlit
         page.wait_for_url(re.compile(r"/foryou/rate\?profile=language$"))
         page.goto("/foryou/month/2026-08?profile=language")
         language_feed = page.locator("article.card")
-        language_ids = {language_feed.nth(i).get_attribute("data-arxiv-id") for i in range(min(5, language_feed.count()))}
+        language_ids = {
+            language_feed.nth(i).get_attribute("data-arxiv-id") for i in range(min(5, language_feed.count()))
+        }
         page.goto("/foryou/month/2026-08")
         vision_feed = page.locator("article.card")
-        vision_ids = {vision_feed.nth(i).get_attribute("data-arxiv-id") for i in range(min(5, vision_feed.count()))}
+        vision_ids = {
+            vision_feed.nth(i).get_attribute("data-arxiv-id") for i in range(min(5, vision_feed.count()))
+        }
         assert language_ids and vision_ids and not language_ids & vision_ids
         assert not errors, errors

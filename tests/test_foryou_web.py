@@ -262,3 +262,33 @@ def test_profiles_page_reset_export_and_personal_feed(app):
         browser.post("/foryou/profiles/action", {"profile": "default", "action": "delete"}).status_code == 400
     )
     assert browser.post("/foryou/profiles/action", {"profile": "gen", "action": "delete"}).status_code == 303
+
+
+def test_api_over_http_with_httpx(tmp_path, sqlite_templates):
+    """The API as a program meets it: a real server, a plain httpx client with a personal token."""
+    import httpx
+
+    from conftest import LiveServer, make_settings
+
+    settings = make_settings(sqlite_templates.copy(DEMO_INDEXED, tmp_path))
+    store = SqlStore(make_engine(settings))
+    user = account(store, "httpx")
+    headers = token(store, user)
+    papers = [v.arxiv_id for v in store.feed(None, offset=0, limit=3)]
+    store.engine.dispose()
+    with (
+        LiveServer(settings) as server,
+        httpx.Client(base_url=server.url, headers=headers, timeout=120) as http,
+    ):
+        assert httpx.get(f"{server.url}/api/recommendations").status_code == 401
+        for paper in papers:
+            r = http.post(f"/api/papers/{paper}/feedback", json={"signal": "like"})
+            assert r.status_code == 200 and r.json()["signal"] == "like"
+        r = http.get("/api/recommendations", params={"from": "2026-08-01", "to": LATEST, "limit": 5})
+        assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+        body = r.json()
+        assert isinstance(body, list) and len(body) == 5
+        assert {"id", "title", "summary", "authors", "upvotes", "score", "reasons"} <= set(body[0])
+        schema = http.get("/openapi.json").json()
+        assert "/api/recommendations" in schema["paths"]
+        assert "/api/papers/{arxiv_id}/feedback" in schema["paths"]

@@ -60,12 +60,18 @@ class Pool:
     popularity: np.ndarray | None = None  # >= 0, e.g. upvotes or the trending key
     _vectorizer: TfidfVectorizer | None = field(default=None, repr=False)
     _matrix: object = field(default=None, repr=False)
+    _names: np.ndarray | None = field(default=None, repr=False)
 
     def lexical(self):
         if self._vectorizer is None:
             self._vectorizer = lexicon(self.texts)
-            self._matrix = self._vectorizer.transform(self.texts)
+            self._matrix = self._vectorizer.transform(self.texts).tocsr()
+            self._names = self._vectorizer.get_feature_names_out()
         return self._vectorizer, self._matrix
+
+    def term_names(self) -> np.ndarray:
+        self.lexical()
+        return self._names
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,17 +175,16 @@ def score(pool: Pool, seeds: Sequence[Seed]) -> Scores | None:
     return Scores(total, best, nearest, against, liked, labels, liked_terms)
 
 
-def _shared_terms(vectorizer: TfidfVectorizer, paper_row, liked_rows, limit: int = 2) -> list[str]:
-    """The terms a paper shares with the liked papers that weigh most in both."""
-    names = vectorizer.get_feature_names_out()
-    paper = paper_row.toarray().ravel()
-    liked = np.asarray(liked_rows.max(axis=0).todense()).ravel()
-    weight = paper * liked
+def _shared_terms(names: np.ndarray, paper_row, liked: np.ndarray, limit: int = 2) -> list[str]:
+    """The terms a paper shares with the liked papers (`liked`: their highest weight per term) that weigh most
+    in both."""
+    columns = paper_row.indices
+    weight = paper_row.data * liked[columns]
     found: list[str] = []
-    for index in np.argsort(-weight)[: limit * 4]:
-        if weight[index] <= 0:
+    for position in np.argsort(-weight)[: limit * 4]:
+        if weight[position] <= 0:
             break
-        term = str(names[index])
+        term = str(names[columns[position]])
         if any(term in other or other in term for other in found):
             continue
         found.append(term)
@@ -212,7 +217,9 @@ def recommend(
     total = (1 - blend) * personal + blend * _standard(popular)
     threshold = np.quantile(popularity, TRENDING_QUANTILE) if n else 0
     wanted = set(categories)
-    vectorizer, matrix = pool.lexical() if scores is not None else (None, None)
+    _, matrix = pool.lexical() if scores is not None else (None, None)
+    names = pool.term_names() if scores is not None else None
+    liked_terms: dict[int, np.ndarray] = {}  # per cluster, its liked papers' highest weight of each term
     picks: list[Pick] = []
     for index in np.argsort(-total, kind="stable"):
         if len(picks) >= limit:
@@ -229,8 +236,11 @@ def recommend(
         if scores is not None:
             seed = scores.liked[int(scores.nearest[index])]
             reasons.append(f"like your 👍 on “{seed.title}”")
-            members = np.flatnonzero(scores.labels == scores.cluster[index])
-            terms = _shared_terms(vectorizer, matrix[index], scores.lexical_liked[members])
+            cluster = int(scores.cluster[index])
+            if cluster not in liked_terms:
+                members = np.flatnonzero(scores.labels == cluster)
+                liked_terms[cluster] = np.asarray(scores.lexical_liked[members].max(axis=0).todense()).ravel()
+            terms = _shared_terms(names, matrix[index], liked_terms[cluster])
             if terms:
                 reasons.append("matches " + ", ".join(f"“{t}”" for t in terms))
         for hit in hits:

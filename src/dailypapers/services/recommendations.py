@@ -132,7 +132,7 @@ class Recommender:
         with self._lock:
             kept = self._kept.get(key)
             if kept is not None and kept._vectorizer is None and pool._vectorizer is not None:
-                kept._vectorizer, kept._matrix = pool._vectorizer, pool._matrix
+                kept._vectorizer, kept._matrix, kept._names = pool._vectorizer, pool._matrix, pool._names
 
     def to_rate(
         self, user_id: int, profile: Profile, start: date, end: date, *, limit: int = 10
