@@ -1,6 +1,6 @@
 """For you in Chromium: from nothing to a feed with reasons in a minute (paste ids → rate a few → feed),
-👍/👎 in place changing the feed at once, and two profiles that stay apart. The demo slice with its shipped embeddings,
-on a live server."""
+👍/👎 in place changing the feed at once, and two profiles that stay apart. The demo slice with its
+shipped embeddings, on a live server."""
 
 from __future__ import annotations
 
