@@ -74,7 +74,14 @@ class Recommender:
         popularity = np.array([by_id[i].upvotes for i in pool.ids], dtype=np.float32)
         categories = [by_id[i].categories for i in pool.ids]
         return Pool(
-            pool.ids, pool.vectors, pool.texts, categories, popularity, pool._vectorizer, pool._matrix
+            pool.ids,
+            pool.vectors,
+            pool.texts,
+            categories,
+            popularity,
+            pool._vectorizer,
+            pool._matrix,
+            pool._names,
         )
 
     def _seeds(self, user_id: int, profile: Profile) -> tuple[list[Seed], set[int]]:
