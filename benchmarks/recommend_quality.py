@@ -148,14 +148,13 @@ def make_readers(
         means = [corpus.vectors[r.likes].mean(axis=0) for r in chosen]
         means = [m / (np.linalg.norm(m) or 1) for m in means]
         pairs = 0
+        used = [0] * len(chosen)
         for a in range(len(chosen)):
             for b in range(a + 1, len(chosen)):
-                if pairs >= per_month:
+                if pairs >= per_month or used[a] >= 2:
                     break
-                if b % 7 != a % 7:  # a spread of partners, not the first few over and over
-                    continue
                 ra, rb = chosen[a], chosen[b]
-                if set(ra.likes) & set(rb.likes) or float(means[a] @ means[b]) >= 0.5:
+                if used[b] >= 2 or set(ra.likes) & set(rb.likes) or float(means[a] @ means[b]) >= 0.5:
                     continue
                 likes = [i for pair in zip(ra.likes, rb.likes, strict=False) for i in pair]
                 likes += ra.likes[len(rb.likes) :] + rb.likes[len(ra.likes) :]
@@ -163,6 +162,8 @@ def make_readers(
                     Reader("two interests", month, ra.names + rb.names, likes, ra.targets | rb.targets)
                 )
                 pairs += 1
+                used[a] += 1
+                used[b] += 1
     return readers
 
 
@@ -334,7 +335,7 @@ class Bench:
 
 def kept_complete(args, readers: list[Reader], methods: list[str]) -> bool:
     """Whether every baseline ranking of these readers is kept from an earlier run."""
-    path = args.db.with_suffix(f".rankings-{'dev' if args.dev else 'test'}-{args.seed}-{args.readers}.json")
+    path = args.db.with_suffix(f".rankings-{'dev' if args.dev else 'test'}-{args.seed}.json")
     if not path.exists():
         return False
     kept = json.loads(path.read_text())
@@ -357,6 +358,11 @@ def main() -> None:
     parser.add_argument("--dev", action="store_true", help="the development readers instead of the test ones")
     parser.add_argument("--only", default="", help="comma-separated methods (default: all)")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--kept-only",
+        action="store_true",
+        help="only the readers whose baselines an earlier run kept (a cut run)",
+    )
     args = parser.parse_args()
     started = time.monotonic()
     months = tuple(args.months.split(","))
@@ -370,16 +376,29 @@ def main() -> None:
     for reader in readers:  # a target without an embedding cannot be in the pool
         reader.targets = {i for i in reader.targets if np.linalg.norm(corpus.vectors[i]) > 0}
     readers = [r for r in readers if r.targets]
+    # One kind after the other would leave a cut-short run with one kind only: alternate them.
+    singles = [r for r in readers if len(r.names) == 1]
+    pairs = [r for r in readers if len(r.names) == 2]
+    readers = [r for pair in zip(singles, pairs, strict=False) for r in pair]
+    readers += singles[len(pairs) :] + pairs[len(singles) :]
     methods = [m for m in METHODS if not args.only or m in args.only.split(",")]
+    if args.kept_only:
+        path = args.db.with_suffix(f".rankings-{'dev' if args.dev else 'test'}-{args.seed}.json")
+        kept_now = json.loads(path.read_text()) if path.exists() else {}
+        readers = [
+            r
+            for r in readers
+            if all(
+                m in kept_now.get("|".join(r.names) + "@" + r.month, {}) for m in methods if m != "for-you"
+            )
+        ]
     bench = Bench(corpus, args.seed, months, negatives)
     if "arxiv-sanity-lite" in methods and not kept_complete(args, readers, methods):
         bench.sanity_features(args.db.with_suffix(".sanity.npz"))
         print(f"arxiv-sanity-lite features: {time.monotonic() - started:.0f} s", file=sys.stderr)
     results: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
     # The baselines' rankings of these readers, kept: tuning for-you reruns only for-you.
-    kept_path = args.db.with_suffix(
-        f".rankings-{'dev' if args.dev else 'test'}-{args.seed}-{args.readers}.json"
-    )
+    kept_path = args.db.with_suffix(f".rankings-{'dev' if args.dev else 'test'}-{args.seed}.json")
     kept = json.loads(kept_path.read_text()) if kept_path.exists() else {}
     for n, reader in enumerate(readers):
         key = "|".join(reader.names) + "@" + reader.month

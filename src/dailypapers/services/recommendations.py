@@ -47,8 +47,7 @@ class Recommender:
         self._kept: OrderedDict[tuple, Pool] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _pool(self, start: date, end: date, daily: bool) -> Pool:
-        model = self.model()
+    def _pool(self, model: str, start: date, end: date, daily: bool) -> Pool:
         candidates = self.pools.candidates(model, start, end, daily=daily)
         ids = tuple(c.paper_id for c in candidates)
         key = (model, ids)
@@ -84,10 +83,10 @@ class Recommender:
             pool._names,
         )
 
-    def _seeds(self, user_id: int, profile: Profile) -> tuple[list[Seed], set[int]]:
+    def _seeds(self, model: str, user_id: int, profile: Profile) -> tuple[list[Seed], set[int]]:
         training = self.signals.training(user_id, profile)
         rated = set(training.liked) | set(training.disliked)
-        rows = {r.paper_id: r for r in self.pools.vectors(self.model(), list(rated))}
+        rows = {r.paper_id: r for r in self.pools.vectors(model, list(rated))}
         seeds = [
             Seed(
                 pid,
@@ -114,8 +113,9 @@ class Recommender:
         mix: float = 0.0,
     ) -> list[Recommended]:
         """The reader's best papers of [start, end] for this profile, never one they have rated."""
-        pool = self._pool(start, end, daily)
-        seeds, rated = self._seeds(user_id, profile)
+        model = self.model()
+        pool = self._pool(model, start, end, daily)
+        seeds, rated = self._seeds(model, user_id, profile)
         picks = recommend(
             pool,
             seeds,
@@ -125,7 +125,7 @@ class Recommender:
             mix=mix,
             limit=limit,
         )
-        self._keep(pool, start, end, daily)
+        self._keep(model, pool)
         views = {v.id: v for v in self.store.get_many([pool.ids[p.index] for p in picks])}
         return [
             Recommended(views[pool.ids[p.index]], p.score, p.reasons)
@@ -133,9 +133,9 @@ class Recommender:
             if pool.ids[p.index] in views
         ]
 
-    def _keep(self, pool: Pool, start: date, end: date, daily: bool) -> None:
+    def _keep(self, model: str, pool: Pool) -> None:
         """Keep the TF-IDF the ranking just fitted with the kept pool, so the next reader reuses it."""
-        key = (self.model(), tuple(pool.ids))
+        key = (model, tuple(pool.ids))
         with self._lock:
             kept = self._kept.get(key)
             if kept is not None and kept._vectorizer is None and pool._vectorizer is not None:
@@ -145,8 +145,9 @@ class Recommender:
         self, user_id: int, profile: Profile, start: date, end: date, *, limit: int = 10
     ) -> list[PaperView]:
         """Papers of the period to ask the reader about: those the ranking is least sure of."""
-        pool = self._pool(start, end, False)
-        seeds, rated = self._seeds(user_id, profile)
+        model = self.model()
+        pool = self._pool(model, start, end, False)
+        seeds, rated = self._seeds(model, user_id, profile)
         chosen = uncertain(pool, seeds, exclude=rated, limit=limit)
-        self._keep(pool, start, end, False)
+        self._keep(model, pool)
         return self.store.get_many([pool.ids[i] for i in chosen])

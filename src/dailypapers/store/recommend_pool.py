@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, select
 
 from dailypapers.store.schema import embeddings, feed_entries, papers
 
@@ -43,9 +43,12 @@ class SqlRecommendPool:
 
     def candidates(self, model: str, start: date, end: date, *, daily: bool) -> list[Candidate]:
         """The period's papers with an embedding by `model`, newest first (ids and popularity only)."""
-        has_vector = select(embeddings.c.paper_id).where(embeddings.c.model == model)
-        query = select(papers.c.id, papers.c.upvotes, papers.c.categories).where(
-            papers.c.withdrawn_at.is_(None), papers.c.id.in_(has_vector)
+        # A join on the (model, paper_id) unique index: one lookup per paper of the period, where an
+        # IN (subquery) would read every embedding's row first.
+        query = (
+            select(papers.c.id, papers.c.upvotes, papers.c.categories)
+            .join(embeddings, and_(embeddings.c.paper_id == papers.c.id, embeddings.c.model == model))
+            .where(papers.c.withdrawn_at.is_(None))
         )
         if daily:
             on_feed = select(feed_entries.c.paper_id).where(
