@@ -323,10 +323,19 @@ class Bench:
                 texts=[f"{c.titles[i]}. {c.abstracts[i]}" for i in pool_indices],
                 categories=[c.categories[i] for i in pool_indices],
                 popularity=c.upvotes[pool_indices],
+                authors=[c.authors[i] for i in pool_indices],
             )
             self.pool_cache[reader.month] = pool
+        # The defining authors are masked from the likes' authors: they cannot be matched, as for the SVM.
         seeds = [
-            Seed(int(i), c.titles[i], f"{c.titles[i]}. {c.abstracts[i]}", c.vectors[i], "like")
+            Seed(
+                int(i),
+                c.titles[i],
+                f"{c.titles[i]}. {c.abstracts[i]}",
+                c.vectors[i],
+                "like",
+                tuple(a for a in c.authors[i] if a not in reader.names),
+            )
             for i in reader.likes
         ]
         picks = recommend(pool, seeds, limit=50)

@@ -25,6 +25,7 @@ W_LEXICAL_CENTRE = 1.0
 W_DENSE_NEAREST = 0.5
 W_LEXICAL_NEAREST = 0.5
 W_DISLIKE = 1.0
+W_AUTHORS = 1.5  # shared authors with a cluster's liked papers (a group one follows writes on)
 # Liked papers closer than this (cosine distance of embeddings, average linkage) are one interest.
 CLUSTER_DISTANCE = 0.75
 MAX_CLUSTERS = 8
@@ -58,6 +59,7 @@ class Pool:
     texts: Sequence[str]  # title and abstract
     categories: Sequence[Sequence[str]] = ()
     popularity: np.ndarray | None = None  # >= 0, e.g. upvotes or the trending key
+    authors: Sequence[Sequence[str]] = ()
     _vectorizer: TfidfVectorizer | None = field(default=None, repr=False)
     _matrix: object = field(default=None, repr=False)
     _names: np.ndarray | None = field(default=None, repr=False)
@@ -83,6 +85,7 @@ class Seed:
     text: str
     vector: np.ndarray  # (d,) L2-normalised
     signal: str  # like, dislike
+    authors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +150,16 @@ def score(pool: Pool, seeds: Sequence[Seed]) -> Scores | None:
         terms = np.asarray(liked_terms[members].mean(axis=0)).ravel()
         norm = np.linalg.norm(terms)
         lexical_centre = matrix @ (terms / norm if norm > 0 else terms)
+        if pool.authors:
+            weight: dict[str, float] = {}
+            for m in members:
+                for name in liked[m].authors:
+                    weight[name] = weight.get(name, 0.0) + 1.0
+            shared = np.array(
+                [sum(weight.get(name, 0.0) for name in names) for names in pool.authors], dtype=np.float32
+            )
+        else:
+            shared = np.zeros(len(pool.ids), dtype=np.float32)
         both = dense[:, members] + lexical[:, members]
         nearest = members[both.argmax(axis=1)]
         raw = (
@@ -154,6 +167,8 @@ def score(pool: Pool, seeds: Sequence[Seed]) -> Scores | None:
             + W_LEXICAL_CENTRE * _standard(np.asarray(lexical_centre).ravel())
             + W_DENSE_NEAREST * _standard(dense[:, members].max(axis=1))
             + W_LEXICAL_NEAREST * _standard(lexical[:, members].max(axis=1))
+            # Not standardised: a feature most papers lack would get outsized z-scores and drown the topic.
+            + W_AUTHORS * np.log1p(shared)
         )
         per_cluster.append(_standard(raw))
         nearest_of.append(nearest)
@@ -243,6 +258,11 @@ def recommend(
             terms = _shared_terms(names, matrix[index], liked_terms[cluster])
             if terms:
                 reasons.append("matches " + ", ".join(f"“{t}”" for t in terms))
+            if len(pool.authors):
+                known = {name for s in scores.liked for name in s.authors}
+                shared_names = [name for name in pool.authors[index] if name in known][:2]
+                if shared_names:
+                    reasons.append("by " + " and ".join(shared_names) + ", of papers you liked")
         for hit in hits:
             reasons.append(f"mentions “{hit}”")
         if popularity[index] > 0 and popularity[index] >= threshold and (blend > 0 or scores is None):

@@ -63,7 +63,8 @@ class Recommender:
                 if ids
                 else np.zeros((0, 1), dtype=np.float32)
             )
-            pool = Pool(ids, vectors, [_text(rows[i].title, rows[i].abstract) for i in ids])
+            texts = [_text(rows[i].title, rows[i].abstract) for i in ids]
+            pool = Pool(ids, vectors, texts, authors=[tuple(rows[i].authors or ()) for i in ids])
             with self._lock:
                 self._kept[key] = pool
                 while len(self._kept) > POOLS_KEPT:
@@ -78,9 +79,10 @@ class Recommender:
             pool.texts,
             categories,
             popularity,
-            pool._vectorizer,
-            pool._matrix,
-            pool._names,
+            pool.authors,
+            _vectorizer=pool._vectorizer,
+            _matrix=pool._matrix,
+            _names=pool._names,
         )
 
     def _seeds(self, model: str, user_id: int, profile: Profile) -> tuple[list[Seed], set[int]]:
@@ -94,6 +96,7 @@ class Recommender:
                 _text(rows[pid].title, rows[pid].abstract),
                 from_blob(rows[pid].vector),
                 signal,
+                tuple(rows[pid].authors or ()),
             )
             for signal, ids in (("like", training.liked), ("dislike", training.disliked))
             for pid in ids

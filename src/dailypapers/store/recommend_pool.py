@@ -31,6 +31,7 @@ class PaperVector:
     title: str
     abstract: str
     vector: bytes
+    authors: list[str]
 
 
 def _midnight(day: date) -> datetime:
@@ -72,7 +73,9 @@ class SqlRecommendPool:
             for start in range(0, len(wanted), READ_CHUNK):
                 chunk = wanted[start : start + READ_CHUNK]
                 query = (
-                    select(papers.c.id, papers.c.title, papers.c.abstract, embeddings.c.vector)
+                    select(
+                        papers.c.id, papers.c.title, papers.c.abstract, embeddings.c.vector, papers.c.authors
+                    )
                     .join(embeddings, embeddings.c.paper_id == papers.c.id)
                     .where(embeddings.c.model == model, papers.c.id.in_(chunk))
                 )
