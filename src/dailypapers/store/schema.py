@@ -548,3 +548,34 @@ key_phrases = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_key_phrases_created_at", "created_at"),
 )
+
+
+# For you (dailypapers.recommend, docs/foryou.md): a reader's named interests and their private signals.
+# Every reader has one default profile (made on first use); a like in two profiles is two rows. `feed_key` is
+# the random secret of the profile's personal RSS/Atom address, replaced to revoke it, NULL when none.
+reader_profiles = Table(
+    "reader_profiles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(60), nullable=False),
+    Column("is_default", Boolean, nullable=False, default=False),
+    Column("musts", JSON, nullable=False),  # keywords a paper must mention (any of them)
+    Column("excludes", JSON, nullable=False),  # keywords a paper must not mention
+    Column("categories", JSON, nullable=False),  # arXiv categories; empty: all
+    Column("feed_key", String(64), unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("user_id", "name", name="uq_reader_profiles_user_id_name"),
+)
+
+reader_signals = Table(
+    "reader_signals",
+    metadata,
+    Column("profile_id", Integer, ForeignKey("reader_profiles.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("signal", String(8), nullable=False),  # like, dislike
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_reader_signals_user_id_paper_id", "user_id", "paper_id"),
+    Index("ix_reader_signals_paper_id", "paper_id"),
+)

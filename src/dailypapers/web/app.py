@@ -35,6 +35,7 @@ from dailypapers.web import (
     devmail,
     errors,
     feeds,
+    foryou,
     health,
     maps,
     openapi,
@@ -148,6 +149,7 @@ def create_app(
     # Submissions, upvotes, comments, moderation: before the routes whose `/papers/{id:path}` catch all.
     community.install(app)
     authors.install(app)  # authors, organizations, claims, follows: before the pages' catch-all routes
+    foryou.install(app)  # For you: 👍/👎, profiles, recommendations; before the same catch-alls
     job_store = SqlJobStore(store.engine)
     app.state.submissions = Submissions(settings, store, app.state.community, job_store)
     # Jobs that requests ask for (a submitted paper to fetch) run in a thread of this process unless the

@@ -44,7 +44,7 @@ def _xml(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
-def _add(feed: FeedGenerator, base: str, view: PaperView, fmt: str) -> None:
+def _add(feed: FeedGenerator, base: str, view: PaperView, fmt: str):
     url = f"{base}/papers/{view.arxiv_id}"
     entry = feed.add_entry(order="append")
     entry.id(url)
@@ -69,6 +69,7 @@ def _add(feed: FeedGenerator, base: str, view: PaperView, fmt: str) -> None:
     entry.updated(moment)
     # RSS <comments> is the URL of the discussion page, not text.
     entry.comments(url)
+    return entry
 
 
 def _check_format(fmt: str) -> None:
@@ -107,3 +108,11 @@ def trending_feed(fmt: str, store: StoreDep, settings: SettingsDep) -> Response:
     for view in store.trending(offset=0, limit=settings.trending_limit):
         _add(feed, settings.base_url, view, fmt)
     return _respond(feed, fmt)
+
+
+# The pieces, for the personal feeds of web.foryou.
+check_format = _check_format
+generator = _generator
+add = _add
+respond = _respond
+xml_text = _xml

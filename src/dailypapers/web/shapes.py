@@ -778,3 +778,25 @@ class MapInfo(Shape):
     labels: list[list[MapLabel]] = Field(description="Region names at three zoom levels, coarse to fine.")
     pointsUrl: str
     idsUrl: str
+
+
+# -- For you (web.foryou) ---------------------------------------------------------------------------
+
+
+class FeedbackState(Shape):
+    """A paper as the reader sees it after a like, dislike or clear: private to the reader."""
+
+    id: str = Field(description="The arXiv id.")
+    profile: str = Field(description="The profile the signal was given in.")
+    signal: Literal["like", "dislike"] | None = Field(description="The reader's signal in that profile.")
+    profiles: dict[str, Literal["like", "dislike"]] = Field(
+        description="The reader's signal in each profile."
+    )
+    upvoted: bool = Field(description="Whether the reader upvoted it (an upvote counts as a like).")
+
+
+class Recommendation(PaperDetail):
+    """`GET /api/recommendations`: a paper as `GET /api/papers/{id}` gives it, plus why it is recommended."""
+
+    score: float = Field(description="The personal score (higher first); with mix, blended with trending.")
+    reasons: list[str] = Field(description="Why, in plain words, from the features that scored it.")
