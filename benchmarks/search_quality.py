@@ -174,28 +174,41 @@ def aside_queries(papers: list[Paper], count: int, rng: random.Random, exclude: 
     for gram, df in grams.items():
         if 5 <= df <= 400 and tuple(_singular(w) for w in gram) not in excluded:
             pools[len(gram)].append(gram)
+    # The candidates, in a seeded order; their labels from one more pass over the papers.
+    order: dict[int, list[tuple[str, ...]]] = {}
+    for size, share in ASIDE_LENGTHS.items():
+        pool = sorted(pools[size])
+        rng.shuffle(pool)
+        order[size] = pool[: 25 * round(count * share) + 50]
+    wanted_grams = {g for pool in order.values() for g in pool}
+    in_title: dict[tuple[str, ...], set[str]] = defaultdict(set)
+    in_abstract: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
+    for arxiv_id, title, abstract in tokenized:
+        for tokens, seen_in in ((title, None), (abstract, in_abstract)):
+            for size in ASIDE_LENGTHS:
+                for i in range(len(tokens) - size + 1):
+                    gram = tuple(tokens[i : i + size])
+                    if gram in wanted_grams:
+                        if seen_in is None:
+                            in_title[gram].add(arxiv_id)
+                        else:
+                            seen_in[gram][arxiv_id] += 1
     out: list[Query] = []
     keys: set[tuple[str, ...]] = set()
     for size, share in ASIDE_LENGTHS.items():
         wanted = round(count * share)
-        pool = sorted(pools[size])
-        rng.shuffle(pool)
         made = 0
-        for gram in pool:
+        for gram in order[size]:
             if made >= wanted:
                 break
             key = tuple(_singular(w) for w in gram)
             if key in keys:
                 continue
-            relevant = {
-                arxiv_id: 1
-                for arxiv_id, title, abstract in tokenized
-                if _count(title, gram) or _count(abstract, gram) >= 2
-            }
-            if not 5 <= len(relevant) <= 40:
+            salient = in_title[gram] | {a for a, n in in_abstract[gram].items() if n >= 2}
+            if not 5 <= len(salient) <= 40:
                 continue
             keys.add(key)
-            out.append(Query("aside", " ".join(gram), relevant, "aside"))
+            out.append(Query("aside", " ".join(gram), dict.fromkeys(sorted(salient), 1), "aside"))
             made += 1
     return out
 
