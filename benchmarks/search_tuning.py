@@ -75,6 +75,7 @@ def main() -> None:
     parser.add_argument("--kinds", default="dev")
     parser.add_argument("--grid", required=True)
     parser.add_argument("--seed", type=int, default=23, help="not the evaluation seed (17)")
+    parser.add_argument("--daily", action="store_true", help="the Daily Papers filter on every query")
     parser.add_argument("--sample", type=int, default=0, help="only this many queries of each kind")
     parser.add_argument("--set", action="append", default=[], help="field=value on the base ranking")
     args = parser.parse_args()
@@ -83,6 +84,7 @@ def main() -> None:
         OVERRIDES[name] = eval(value)  # a number, a bool or a tuple, typed by whoever tunes
 
     from dailypapers.search.analysis import RANKINGS
+    from dailypapers.search.types import SearchFilters
 
     kinds = [k for k in args.kinds.split(",") if k in KINDS and k != "aside"]  # never tune on the aside set
     sizes = {"long": 300, "aside": 0, "author": 150, "id": 100}
@@ -95,7 +97,7 @@ def main() -> None:
     rows = []
     for name, ranking in grids(RANKINGS["now"])[args.grid].items():
         service.ranking = ranking
-        found = run(service, arxiv_of, queries, [args.mode], None)
+        found = run(service, arxiv_of, queries, [args.mode], SearchFilters(daily_only=args.daily))
         for (kind, _), m in sorted(summarize(found).items()):
             rows.append(
                 [

@@ -89,6 +89,9 @@ def mix_feedback(query: np.ndarray, feedback: list[np.ndarray], weight: float) -
 
 
 BEFORE = Ranking()
+TOPICAL_WEIGHT = 0.95
+PRF_DOCS = 0
+PRF_WEIGHT = 0.0
 # Each choice and the figures behind it: docs/search.md, "Short topical queries".
 NOW = Ranking(
     topical_title_boost=1.5,
@@ -96,5 +99,9 @@ NOW = Ranking(
     phrase_slop=0,
     acronym_boost=0.3,
     author_check=True,
+    # An id or a name has no meaning to embed: the keyword list alone (and no embedding to wait for).
+    weights=(("id", 1.0), ("author", 1.0), ("phrase", 0.8), ("topical", TOPICAL_WEIGHT), ("long", 0.8)),
+    prf_docs=PRF_DOCS,
+    prf_weight=PRF_WEIGHT,
 )
 RANKINGS = {"before": BEFORE, "now": NOW}
