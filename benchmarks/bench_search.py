@@ -271,15 +271,15 @@ def build_database(folder: Path, database_url: str, size: int, real, vectors, co
 def queries(real: list[dict], count: int) -> list[str]:
     """Distinct queries of the kinds search_quality.py evaluates, made from the real corpus."""
     sys.path.insert(0, str(HERE))
-    from search_quality import Paper, build_queries, words
+    from search_quality import KINDS, Paper, build_queries
 
     papers = [
-        Paper(r["arxiv_id"], r["title"], r["abstract"], r.get("categories") or []) for r in real[:20000]
+        Paper(r["arxiv_id"], r["title"], r["abstract"], r.get("authors") or [], bool(r.get("daily_date")))
+        for r in real[:20000]
     ]
-    for paper in papers:
-        paper.title_words = words(paper.title)
-        paper.abstract_words = words(paper.abstract)
-    made = [q.text for q in build_queries(papers, count, seed=11)]
+    share = count // len(KINDS) + 1
+    sizes = {"long": share, "aside": share, "author": share, "id": share}
+    made = [q.text for q in build_queries(papers, KINDS, 11, sizes)][:count]
     return list(dict.fromkeys(made))
 
 

@@ -369,7 +369,11 @@ def sorted_client(settings, demo_store):
 def test_search_shows_a_count_sorts_and_says_why(sorted_client):
     twin = sorted_client.get("/search.json", params={"q": "model"}).json()
     assert twin["total"] == 200 and twin["moreThanTotal"] and twin["sort"] == "relevance"
-    assert all(re.fullmatch(r"Matched .+; close in meaning", p["why"]) for p in twin["papers"])
+    assert all(re.fullmatch(r"Matched: .+; close in meaning", p["why"]) for p in twin["papers"])
+    assert all(
+        p["whyMatched"][-1] == {"where": "meaning", "text": "close in meaning", "phrase": None}
+        for p in twin["papers"]
+    )
     newest = sorted_client.get("/search.json", params={"q": "model", "sort": "newest"}).json()
     published = [p["publishedAt"] for p in newest["papers"]]
     assert published == sorted(published, reverse=True)
@@ -383,17 +387,44 @@ def test_search_shows_a_count_sorts_and_says_why(sorted_client):
 
 
 def test_why_names_the_fields_the_words_were_found_in():
-    hit = Hit(1, 1.0, keyword_rank=1)
-    marked = [{"type": "highlight", "text": "x"}]
-    plain = [{"type": "text", "text": "y"}]
-    assert (
-        web_search.Result(_view(), hit, marked, marked, True).why
-        == "Matched in the title, abstract and authors"
+    view = _view(title="Graph reasoning", abstract="Message passing on graphs.", authors=["Ada Graph"])
+    words = web_search.Result(view, Hit(1, 1.0, keyword_rank=1), [], [], "graph")
+    assert words.why == "Matched: words in the title, abstract and authors"
+    assert [r.where for r in words.reasons] == ["title", "abstract", "authors"]
+    meaning = web_search.Result(view, Hit(1, 1.0, semantic_rank=3), [], [], "graph")
+    assert meaning.why == "Close in meaning"
+    both = web_search.Result(view, Hit(1, 1.0, 2, 3), [], [], "message")
+    assert both.why == "Matched: words in the abstract; close in meaning"
+
+
+def test_why_says_a_topic_was_found_as_a_unit_and_in_the_key_phrases():
+    view = _view(
+        title="Prompting with chains of thought",
+        abstract="Chain-of-thought prompting helps; thought is a chain.",
+        ai_keywords=["chain of thought", "prompting"],
     )
-    assert web_search.Result(_view(), Hit(1, 1.0, semantic_rank=3), plain, plain).why == "Close in meaning"
+    result = web_search.Result(view, Hit(1, 1.0, 1, 4), [], [], "chain of thought")
     assert (
-        web_search.Result(_view(), Hit(1, 1.0, 2, 3), plain, marked).why
-        == "Matched in the abstract; close in meaning"
+        result.why == "Matched: “chain of thought” in the title, abstract and key phrases; close in meaning"
+    )
+    assert [(r.where, r.phrase) for r in result.reasons] == [
+        ("title", "chain of thought"),
+        ("abstract", "chain of thought"),
+        ("keyPhrase", "chain of thought"),
+        ("meaning", None),
+    ]
+    # The words apart are words, not the topic.
+    apart = _view(title="Thought and chain", abstract="A chain, then a thought.")
+    result = web_search.Result(apart, Hit(1, 1.0, keyword_rank=1), [], [], "chain of thought")
+    assert result.why == "Matched: words in the title and abstract"
+
+
+def test_why_names_what_an_acronym_stood_for():
+    view = _view(title="Agents", abstract="Large language models as agents.")
+    hit = Hit(1, 1.0, keyword_rank=1, extra={"expansions": [("LLM", "large language model")]})
+    result = web_search.Result(view, hit, [], [], "LLM agents")
+    assert (
+        result.why == "Matched: words in the title and abstract; “large language model” (LLM) in the abstract"
     )
 
 

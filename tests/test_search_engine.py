@@ -167,7 +167,7 @@ def test_semantic_search_finds_a_paper_by_a_paraphrase(engine_search):
 
 
 def test_hybrid_fuses_both_rankings(engine_search):
-    from dailypapers.search.service import KEYWORD_WEIGHT, MAX_LIMIT, fuse
+    from dailypapers.search.service import MAX_LIMIT, fuse
 
     # At the largest limit both lists and the fusion cover the whole small test corpus.
     text = "identity preserving group image generation"
@@ -183,7 +183,7 @@ def test_hybrid_fuses_both_rankings(engine_search):
         for h in fuse(
             [(h.paper_id, h.score) for h in keyword],
             [(h.paper_id, h.score) for h in semantic],
-            KEYWORD_WEIGHT,
+            engine_search.ranking.keyword_weight("long"),  # five words: a long query
         )
     }
     for hit in hybrid:
@@ -224,6 +224,103 @@ def test_similar_works_for_a_paper_not_embedded_yet(engine_search, store):
     pid = ids_by_arxiv(store)["2611.90100"]
     hits = engine_search.similar(pid, limit=3)
     assert len(hits) == 3 and pid not in {h.paper_id for h in hits}
+
+
+# -- short topical queries (issue 17) ----------------------------------------------------------------------
+
+TOPICAL = [
+    # The words apart, and more often: plain BM25 puts this one first.
+    paper(
+        "2611.90301",
+        "Quorble methods",
+        "Quorble and flimsy: a flimsy quorble is rare, and flimsy data make quorble hard; flimsy again.",
+    ),
+    # The words as a unit, once.
+    paper("2611.90302", "Notes on sampling", "We study quorble flimsy estimation for small samples."),
+    # Four papers define an acronym, so the index learns it.
+    *[
+        paper(f"2611.9031{i}", f"Zentral quux study {i}", f"Zentral quux models (ZQMs) are used here ({i}).")
+        for i in range(4)
+    ],
+    paper("2611.90320", "A short note", "We train a ZQM on toy data."),  # only the acronym
+    paper("2611.90321", "Another note", "We train a zentral quux model on toy data."),  # only the long form
+]
+
+
+def _with_topical_papers(engine_search, store) -> None:
+    store.upsert(TOPICAL)
+    engine_search.sync(embed_limit=-1)
+    engine_search.ids = ids_by_arxiv(store)
+
+
+def test_a_topic_is_matched_as_a_phrase(engine_search, store):
+    from dailypapers.search.analysis import RANKINGS
+
+    _with_topical_papers(engine_search, store)
+    now = arxiv_ids_of(engine_search, engine_search.search("quorble flimsy", mode="keyword", limit=2))
+    assert now == ["2611.90302", "2611.90301"]
+    engine_search.ranking = RANKINGS["before"]
+    before = arxiv_ids_of(engine_search, engine_search.search("quorble flimsy", mode="keyword", limit=2))
+    assert before == ["2611.90301", "2611.90302"]
+
+
+def test_acronyms_are_learned_from_the_corpus_and_expand_queries(engine_search, store):
+    from dailypapers.search.analysis import RANKINGS
+
+    _with_topical_papers(engine_search, store)
+    assert engine_search.keyword.acronyms().long_of["zqm"] == "zentral quux model"
+    short = engine_search.search("ZQM", mode="keyword", limit=20)
+    assert "2611.90321" in arxiv_ids_of(engine_search, short)  # says "zentral quux model" only
+    assert all(h.extra["expansions"] == [("ZQM", "zentral quux model")] for h in short)
+    long = arxiv_ids_of(engine_search, engine_search.search("zentral quux model", mode="hybrid", limit=20))
+    assert "2611.90320" in long  # says "ZQM" only
+    engine_search.ranking = RANKINGS["before"]
+    plain = engine_search.search("ZQM", mode="keyword", limit=20)
+    assert "2611.90321" not in arxiv_ids_of(engine_search, plain)
+    assert all("expansions" not in h.extra for h in plain)
+
+
+def test_a_name_in_the_index_is_an_author_query(engine_search):
+    assert engine_search.keyword.names_author(query_text.parse("Xenophon Quillfeather"))
+    assert engine_search.keyword.names_author(query_text.parse("xenophon quillfeather"))
+    assert not engine_search.keyword.names_author(query_text.parse("Quillfeather Xenophon"))
+    assert not engine_search.keyword.names_author(query_text.parse("graph reasoning"))
+    assert not engine_search.keyword.names_author(query_text.parse("Quillfeather"))  # one word: a topic too
+
+
+def test_each_kind_of_query_is_fused_with_its_weight(engine_search):
+    from dataclasses import replace
+
+    ranking = engine_search.ranking
+    # Keyword only for topics: no hit comes from the semantic list.
+    engine_search.ranking = replace(ranking.with_weight("topical", 1.0), prf_docs=0)
+    hits = engine_search.search("graph reasoning", mode="hybrid", limit=50)
+    assert hits and all(h.semantic_rank is None for h in hits)
+    # A long query is fused as before.
+    long = engine_search.search(
+        "reasoning over graphs with message passing networks", mode="hybrid", limit=50
+    )
+    assert any(h.semantic_rank is not None for h in long)
+    # An author's name weighs as its kind says.
+    engine_search.ranking = ranking.with_weight("author", 1.0)
+    named = engine_search.search("Xenophon Quillfeather", mode="hybrid", limit=50)
+    assert arxiv_ids_of(engine_search, named)[:1] == ["2611.90005"]
+    assert all(h.semantic_rank is None for h in named)
+
+
+def test_feedback_from_keyword_hits_steers_the_semantic_query(engine_search):
+    from dataclasses import replace
+
+    base = replace(engine_search.ranking, prf_docs=0, prf_weight=0.0).with_weight("topical", 0.5)
+    engine_search.ranking = base
+    plain = engine_search._semantic("zorblax", SearchFilters(), 10)
+    feedback = [engine_search.ids["2611.90001"]]
+    assert engine_search.ids["2611.90001"] not in [pid for pid, _ in plain][:1]
+    engine_search.ranking = replace(base, prf_docs=1, prf_weight=2.0)
+    steered = engine_search._semantic("zorblax", SearchFilters(), 10, feedback)
+    assert [pid for pid, _ in steered][:1] == [engine_search.ids["2611.90001"]]
+    hybrid = engine_search.search("zorblax", mode="hybrid", limit=10)
+    assert hybrid[0].semantic_rank == 1 and hybrid[0].keyword_rank == 1
 
 
 # -- filters ----------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import gzip
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ import numpy as np
 
 from dailypapers.keyphrases import extract as extract_phrases
 from dailypapers.search import state
+from dailypapers.search.acronyms import Learner
 from dailypapers.search.embedder import SentenceEmbedder, document_text, text_hash
 from dailypapers.search.keyword import KeywordIndex, KeywordState
 from dailypapers.search.types import Embedder
@@ -46,6 +48,11 @@ SHIPPED_PHRASES = Path(__file__).resolve().parent.parent / "data" / "demo-keyphr
 
 Progress = Callable[[str, int, int | None], None]  # (stage, done, total)
 EmbedderFactory = Callable[[str], Embedder]
+
+
+def _learn(learner: Learner, docs: list[SearchDocument]) -> None:
+    for doc in docs:
+        learner.add(doc.title or "", doc.abstract or "")
 
 
 def _no_progress(stage: str, done: int, total: int | None) -> None:
@@ -126,19 +133,31 @@ class Indexer:
             feed_entry_id=marks.feed_entry_id,
         )
         indexed = 0
+        known = None if full else self.keyword.read_acronym_counts()
+        learner = Learner(Counter(known or {}))
         with self.keyword.writer(threads=2 if full else 1) as writer:
             if full:
                 total = SqlStore(self.engine).count_papers()
                 writer.clear()
                 for docs in self._all_docs():
                     indexed += writer.add(docs)
+                    _learn(learner, docs)
                     on_progress("keyword", indexed, total)
             else:
                 since = previous.modified_at - MODIFIED_OVERLAP if previous.modified_at else None
                 for docs in self._changed_docs(since, previous.feed_entry_id - FEED_OVERLAP_IDS):
                     indexed += writer.upsert(docs)
                     self._drop_stale_embeddings(docs)
+                    if known is not None:
+                        _learn(learner, docs)
                     on_progress("keyword", indexed, None)
+        if known is None and not full:
+            # An index from before acronyms were learned: one pass over every paper's text.
+            for docs in self._all_docs():
+                _learn(learner, docs)
+        if full or known is None or indexed:
+            # (A paper indexed again counts again: a slight overcount, for papers whose text changed.)
+            self.keyword.write_acronyms(learner.counts, learner.table())
         self.keyword.write_state(new_state)
         return indexed, full
 

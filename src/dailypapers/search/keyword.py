@@ -22,6 +22,8 @@ from typing import Any
 import tantivy
 
 from dailypapers import arxiv_ids
+from dailypapers.search.acronyms import Acronyms
+from dailypapers.search.analysis import TOPICAL_MAX_WORDS, Ranking
 from dailypapers.search.query import ParsedQuery
 from dailypapers.search.types import InvalidQuery, SearchFilters
 from dailypapers.store.search_documents import SearchDocument
@@ -126,6 +128,8 @@ class KeywordIndex:
         self.root = Path(directory)
         self.path = self.root / f"keyword-v{SCHEMA_VERSION}"
         self.state_path = self.path / "dailypapers-state.json"
+        self.acronyms_path = self.path / "acronyms.json"
+        self._acronyms: tuple[tuple[int, int, int] | None, Acronyms] = (None, Acronyms({}))
         self.analyzers = _analyzers()
         self._index: tantivy.Index | None = None
         self._stamp: tuple[int, int, int] | None = None
@@ -199,6 +203,40 @@ class KeywordIndex:
         tmp.write_text(json.dumps(state.to_json()))
         os.replace(tmp, self.state_path)
 
+    # -- acronyms learned from the corpus (written by the indexer) ---------------------------------------
+
+    def acronyms(self) -> Acronyms:
+        """The learned table; reread when the indexer has written a new one."""
+        try:
+            stat = os.stat(self.acronyms_path)
+            stamp: tuple[int, int, int] | None = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            stamp = None
+        if stamp != self._acronyms[0]:
+            table: dict[str, str] = {}
+            if stamp is not None:
+                try:
+                    table = dict(json.loads(self.acronyms_path.read_text())["table"])
+                except (OSError, ValueError, KeyError, TypeError):
+                    log.warning("acronyms file %s unreadable: search goes without it", self.acronyms_path)
+            self._acronyms = (stamp, Acronyms(table))
+        return self._acronyms[1]
+
+    def write_acronyms(self, counts: dict[tuple[str, str], int], table: dict[str, str]) -> None:
+        """Atomically: the learned table and the counts it came from (an incremental sync adds to them)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        data = {"table": table, "counts": [[s, lf, n] for (s, lf), n in sorted(counts.items())]}
+        tmp = self.acronyms_path.with_name(f".{self.acronyms_path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, self.acronyms_path)
+
+    def read_acronym_counts(self) -> dict[tuple[str, str], int] | None:
+        try:
+            rows = json.loads(self.acronyms_path.read_text())["counts"]
+            return {(str(s), str(lf)): int(n) for s, lf, n in rows}
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
     # -- writing -----------------------------------------------------------------------------------------
 
     @contextmanager
@@ -234,13 +272,14 @@ class KeywordIndex:
         *,
         offset: int = 0,
         limit: int = 20,
+        ranking: Ranking = Ranking(),
     ) -> list[tuple[int, float]]:
         """(paper_id, BM25 score), best first."""
         if not self.exists() or limit <= 0:
             return []
         searcher = self.searcher()
         try:
-            query = self.build_query(parsed, searcher)
+            query = self.build_query(parsed, searcher, ranking)
             if query is None:
                 return []
             result = searcher.search(self._filtered(query, filters), limit=limit, offset=offset, count=False)
@@ -306,9 +345,25 @@ class KeywordIndex:
 
     # -- query building -------------------------------------------------------------------------------
 
-    def build_query(self, parsed: ParsedQuery, searcher: tantivy.Searcher) -> tantivy.Query | None:
-        """BM25 over the words (title boosted), required phrases and authors, the last word as a prefix."""
+    def names_author(self, parsed: ParsedQuery) -> bool:
+        """Whether the bare words (2-4 of them, nothing else) are, in order, an author's name in the index."""
+        if not 2 <= len(parsed.words) <= 4 or parsed.phrases or parsed.authors or not self.exists():
+            return False
+        tokens = [t for word in parsed.words for t in self.analyzers["dp_words"].analyze(word)]
+        if len(tokens) < 2:
+            return False
+        searcher = self.searcher()
+        query = Q.phrase_query(self.schema, "authors", tokens)
+        return bool(searcher.search(query, limit=1, count=False).hits)
+
+    def build_query(
+        self, parsed: ParsedQuery, searcher: tantivy.Searcher, ranking: Ranking = Ranking()
+    ) -> tantivy.Query | None:
+        """BM25 over the words (title boosted), required phrases and authors, the last word as a prefix;
+        for a topic, the words as a phrase and the other form of its acronyms, as optional extras."""
         schema = self.schema
+        short = len(parsed.words) <= TOPICAL_MAX_WORDS
+        title_boost = ranking.topical_title_boost if short else ranking.title_boost
         text, words_analyzer = self.analyzers["dp_text"], self.analyzers["dp_words"]
         should: list[tantivy.Query] = []
         must: list[tantivy.Query] = []
@@ -317,8 +372,19 @@ class KeywordIndex:
         if len(terms) > MAX_TERMS:
             terms = sorted(terms, key=lambda t: searcher.doc_freq("abstract", t))[:MAX_TERMS]
         for term in terms:
-            should.append(Q.boost_query(Q.term_query(schema, "title", term), TITLE_BOOST))
+            should.append(Q.boost_query(Q.term_query(schema, "title", term), title_boost))
             should.append(Q.term_query(schema, "abstract", term))
+        if ranking.phrase_boost > 0 and short:
+            sequence = [t for word in parsed.words for t in text.analyze(word)]
+            if len(sequence) >= 2:
+                should += self._weighted_phrase(
+                    sequence, ranking.phrase_boost, ranking.phrase_slop, title_boost
+                )
+        if ranking.acronym_boost > 0 and short:
+            for expansion in self.acronyms().expand(parsed.words):
+                tokens = [t for word in expansion.words for t in text.analyze(word)]
+                if tokens:
+                    should += self._weighted_phrase(tokens, ranking.acronym_boost, 0, title_boost)
         names = list(dict.fromkeys(t for word in parsed.words for t in words_analyzer.analyze(word)))
         for name in names[:MAX_TERMS]:
             should.append(Q.boost_query(Q.term_query(schema, "authors", name), AUTHOR_BOOST))
@@ -346,6 +412,20 @@ class KeywordIndex:
             return None
         clauses = [(MUST, q) for q in must] + [(SHOULD, q) for q in should]
         return Q.boolean_query(clauses)
+
+    def _weighted_phrase(
+        self, tokens: list[str], boost: float, slop: int, title_boost: float
+    ) -> list[tantivy.Query]:
+        schema = self.schema
+        if len(tokens) == 1:
+            title, abstract = (
+                Q.term_query(schema, "title", tokens[0]),
+                Q.term_query(schema, "abstract", tokens[0]),
+            )
+        else:
+            title = Q.phrase_query(schema, "title", tokens, slop=slop)
+            abstract = Q.phrase_query(schema, "abstract", tokens, slop=slop)
+        return [Q.boost_query(title, boost * title_boost), Q.boost_query(abstract, boost)]
 
     def _phrase(self, phrase: str) -> tantivy.Query | None:
         schema = self.schema

@@ -17,6 +17,7 @@ import numpy as np
 from dailypapers import arxiv_ids
 from dailypapers.search import query as query_text
 from dailypapers.search import state
+from dailypapers.search.analysis import RANKINGS, TOPICAL_MAX_WORDS, Ranking, classify, mix_feedback
 from dailypapers.search.embedder import EmbeddingModelUnavailable, SentenceEmbedder, document_text
 from dailypapers.search.indexer import EmbedderFactory, Indexer, SyncReport
 from dailypapers.search.keyword import KeywordIndex
@@ -51,8 +52,10 @@ class Search:
         embedder_factory: EmbedderFactory | None = None,
         index_dir: Path | None = None,
         refresh_interval: float = 1.0,
+        ranking: Ranking | None = None,
     ) -> None:
         self.engine = engine
+        self.ranking = ranking or RANKINGS["now"]
         self.settings = settings
         self.index_dir = Path(index_dir or search_index_dir(settings))
         self.keyword = KeywordIndex(self.index_dir)
@@ -95,13 +98,28 @@ class Search:
         if limit == 0:
             return []
         self._maybe_refresh()
-        if mode == "keyword":
-            found = self.keyword.search(parsed, filters, offset=offset, limit=limit)
-            return [Hit(pid, score, keyword_rank=offset + i + 1) for i, (pid, score) in enumerate(found)]
         if mode == "semantic":
             found = self._semantic(parsed.text, filters, offset + limit)[offset:]
             return [Hit(pid, score, semantic_rank=offset + i + 1) for i, (pid, score) in enumerate(found)]
-        return self._hybrid(parsed, filters, offset, limit)
+        if mode == "keyword":
+            found = self.keyword.search(parsed, filters, offset=offset, limit=limit, ranking=self.ranking)
+            hits = [Hit(pid, score, keyword_rank=offset + i + 1) for i, (pid, score) in enumerate(found)]
+        else:
+            hits = self._hybrid(parsed, filters, offset, limit)
+        expansions = self._expansions(parsed)
+        if expansions:
+            for hit in hits:
+                hit.extra["expansions"] = expansions
+        return hits
+
+    def _expansions(self, parsed: query_text.ParsedQuery) -> list[tuple[str, str]]:
+        """(typed, also meant) for the acronyms the keyword query expanded: for explaining the results."""
+        if self.ranking.acronym_boost <= 0 or len(parsed.words) > TOPICAL_MAX_WORDS:
+            return []
+        return [
+            (" ".join(parsed.words[e.start : e.end]), " ".join(e.words))
+            for e in self.keyword.acronyms().expand(parsed.words)
+        ]
 
     def similar(self, paper_id: int, *, limit: int = 10) -> list[Hit]:
         """Papers nearest to this one's embedding (itself excluded)."""
@@ -149,13 +167,19 @@ class Search:
                 self._query_vectors.popitem(last=False)
         return vector
 
-    def _semantic(self, text: str, filters: SearchFilters, k: int) -> list[tuple[int, float]]:
+    def _semantic(
+        self, text: str, filters: SearchFilters, k: int, feedback: list[int] = ()
+    ) -> list[tuple[int, float]]:
+        """Nearest papers to the text's embedding (moved towards the papers of `feedback`, if any)."""
         model = self.model
         vectors = self.vectors(model)
         vectors.ensure_loaded()
         if vectors.size == 0:
             return []
         vector = self._query_vector(model, text)
+        if feedback:
+            found = [v for v in (vectors.vector(pid) for pid in feedback) if v is not None]
+            vector = mix_feedback(vector, found, self.ranking.prf_weight)
         if not _has_filters(filters):
             return vectors.search(vector, k)
         passing = self.keyword.count(filters)
@@ -174,17 +198,32 @@ class Search:
             want = min(vectors.size, want * 4)
 
     def _hybrid(self, parsed, filters: SearchFilters, offset: int, limit: int) -> list[Hit]:
+        ranking = self.ranking
         depth = max(FUSION_CANDIDATES, offset + limit)
-        keyword = self.keyword.search(parsed, filters, offset=0, limit=depth)
+        profile = classify(
+            parsed,
+            has_arxiv_id=any(_is_arxiv_id(w) for w in parsed.words),
+            names_author=ranking.author_check and self.keyword.names_author(parsed),
+        )
+        weight = ranking.keyword_weight(profile.kind)
+        keyword = self.keyword.search(parsed, filters, offset=0, limit=depth, ranking=ranking)
         # Author names and arXiv ids are for the keyword side; there is no meaning to embed in them.
-        semantic_text = " ".join([w for w in parsed.words if not _is_arxiv_id(w)] + parsed.phrases)
+        words = [w for w in parsed.words if not _is_arxiv_id(w)]
+        semantic_text = " ".join(words + parsed.phrases)
+        if ranking.acronyms_in_meaning and profile.kind == "topical":
+            expansions = self.keyword.acronyms().expand(words)
+            if expansions:
+                semantic_text += " (" + "; ".join(" ".join(e.words) for e in expansions) + ")"
         semantic: list[tuple[int, float]] = []
-        if semantic_text.strip():
+        if semantic_text.strip() and weight < 1.0:
+            feedback = []
+            if ranking.prf_docs and profile.kind == "topical":
+                feedback = [pid for pid, _ in keyword[: ranking.prf_docs]]
             try:
-                semantic = self._semantic(semantic_text, filters, depth)
+                semantic = self._semantic(semantic_text, filters, depth, feedback)
             except EmbeddingModelUnavailable as exc:
                 log.warning("semantic search unavailable, keyword results only: %s", exc)
-        fused = fuse(keyword, semantic, KEYWORD_WEIGHT)
+        fused = fuse(keyword, semantic, weight)
         # Ties go to the keyword match: it can be explained.
         ranked = sorted(
             fused,

@@ -24,6 +24,7 @@ from pydantic import WithJsonSchema
 
 from dailypapers import hf_shapes, highlight
 from dailypapers.papers import PaperView
+from dailypapers.search import explain
 from dailypapers.search.types import MAX_QUERY_CHARS, MODES, Hit, InvalidQuery, SearchFilters, SearchService
 from dailypapers.store.embeddings import SqlEmbeddings
 from dailypapers.web import params, shapes
@@ -289,33 +290,30 @@ class Result:
     hit: Hit
     title: list[dict[str, str]]
     summary: list[dict[str, str]]
-    authors_matched: bool = False
+    query: str = ""
 
     @property
     def snippet(self) -> list[dict[str, str]]:
         return highlight.excerpt(self.summary)
 
     @property
+    def reasons(self) -> list[explain.Reason]:
+        """Why this paper is in the results: where the words are, the topic as a unit, by meaning."""
+        return explain.reasons(
+            self.query,
+            title=self.view.title,
+            abstract=self.view.abstract,
+            authors=self.view.authors,
+            key_phrases=self.view.ai_keywords or (),
+            keyword=self.hit.keyword_rank is not None,
+            semantic=self.hit.semantic_rank is not None,
+            expansions=self.hit.extra.get("expansions", ()),
+        )
+
+    @property
     def why(self) -> str:
-        """Why this paper is in the results, in plain words ("Matched in the title and abstract; close in
-        meaning")."""
-        reasons = []
-        if self.hit.keyword_rank is not None:
-            places = [
-                place
-                for place, parts in (("title", self.title), ("abstract", self.summary))
-                if any(part["type"] == "highlight" for part in parts)
-            ]
-            if self.authors_matched:
-                places.append("authors")
-            if places:
-                joined = places[0] if len(places) == 1 else ", ".join(places[:-1]) + " and " + places[-1]
-                reasons.append(f"Matched in the {joined}")
-            else:
-                reasons.append("Matched your words")
-        if self.hit.semantic_rank is not None:
-            reasons.append("close in meaning" if reasons else "Close in meaning")
-        return "; ".join(reasons)
+        """The reasons in one line ("“chain of thought” in the abstract; close in meaning")."""
+        return explain.sentence(self.reasons)
 
 
 def results(store, hits: list[Hit], query: str, views: list[PaperView] | None = None) -> list[Result]:
@@ -327,14 +325,13 @@ def results(store, hits: list[Hit], query: str, views: list[PaperView] | None = 
         view = found.get(hit.paper_id)
         if view is None:  # deleted since it was indexed
             continue
-        authors = highlight.segments(", ".join(view.authors), terms) if hit.keyword_rank else []
         out.append(
             Result(
                 view,
                 hit,
                 highlight.segments(view.title, terms),
                 highlight.segments(view.abstract, terms),
-                any(part["type"] == "highlight" for part in authors),
+                query,
             )
         )
     return out
@@ -598,6 +595,7 @@ def _page_json(context: dict[str, Any]) -> dict[str, Any]:
                 "highlightedSummary": r.summary,
                 "search": _hit_json(r.hit),
                 "why": r.why,
+                "whyMatched": [reason.to_json() for reason in r.reasons],
             }
             for r in context["results"]
         ],

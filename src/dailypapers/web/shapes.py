@@ -199,12 +199,23 @@ class TrendingCard(Card):
     )
 
 
+class WhyMatched(Shape):
+    """One reason a search result matched."""
+
+    where: Literal["title", "abstract", "keyPhrase", "authors", "words", "meaning"]
+    text: str = Field(description="In words: “chain of thought” in the abstract, close in meaning, ...")
+    phrase: str | None = Field(description="The topic found there as a unit (its words in a row), if any.")
+
+
 class SearchCard(Card):
     categories: list[str]
     highlightedTitle: list[Segment]
     highlightedSummary: list[Segment]
     search: HitScores
-    why: str = Field(description='Why it was found, in words: "Matched in the title; close in meaning".')
+    why: str = Field(
+        description='Why it was found, in words: "“chain of thought” in the abstract; close in meaning".'
+    )
+    whyMatched: list[WhyMatched] = Field(description="The same reasons, one by one.")
 
 
 class ProfileCard(DailyItem):
