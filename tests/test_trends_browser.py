@@ -115,7 +115,7 @@ def test_screenshots_of_trends_and_the_map(server, browser):
         page.goto(f"{server.url}/trends?week={week}")
         page.screenshot(path=SHOTS / f"trends-{scheme}.png")
         href = page.locator("#h-week ~ ol.rising .rising-topic").first.get_attribute("href")
-        page.goto(f"{server.url}{href}?week={week}")
+        page.goto(f"{server.url}{href}")
         page.get_by_text("The numbers").first.click()
         page.screenshot(path=SHOTS / f"topic-{scheme}.png", full_page=True)
         page.goto(f"{server.url}/map")

@@ -95,5 +95,12 @@ def region_labels(xy: np.ndarray, phrases: Sequence[Sequence[str]]) -> list[list
             found.append(
                 {"x": float(centre[0]), "y": float(centre[1]), "label": best[0], "papers": len(members)}
             )
-        levels.append(sorted(found, key=lambda c: -c["papers"]))
+        # One place a name per level: the biggest cell keeps it (neighbouring cells often share a topic).
+        named: set[str] = set()
+        unique = []
+        for cell in sorted(found, key=lambda c: -c["papers"]):
+            if cell["label"] not in named:
+                named.add(cell["label"])
+                unique.append(cell)
+        levels.append(unique)
     return levels

@@ -192,6 +192,7 @@ def _overview(request: Request, store: SqlStore, week: str | None, fmt: str):
             "sparklines": charts_by_topic,
             "week_label": snapshot.week_label(anchor),
             "is_latest": anchor == snapshot.anchor,
+            "week_key": _week_key(anchor),
             "previous_week": previous_week,
             "next_week": next_week,
             "topic_url": topic_url,
