@@ -96,7 +96,7 @@ def install(app) -> None:
 def _meta(request: Request) -> dict[str, Any]:
     meta = request.app.state.map_data.current()
     if meta is None:
-        raise HTTPException(503, NOT_BUILT)
+        raise HTTPException(404, NOT_BUILT)  # no map yet: nothing to serve (not a server failure)
     return meta
 
 
@@ -105,7 +105,7 @@ def _meta(request: Request) -> dict[str, Any]:
     operation_id="map_json",
     summary="The map: how many points, the names of its regions at three zoom levels, where the points are.",
     response_model=shapes.MapInfo,
-    responses=errors(503),
+    responses=errors(404),
     response_class=JSONResponse,
     tags=["trends"],
 )
@@ -133,5 +133,5 @@ def map_ids(request: Request):
 def map_page(request: Request):
     meta = request.app.state.map_data.current()
     return request.app.state.templates.TemplateResponse(
-        request, "map.html", {"meta": meta, "not_built": NOT_BUILT}, status_code=200 if meta else 503
+        request, "map.html", {"meta": meta, "not_built": NOT_BUILT}, status_code=200 if meta else 404
     )
