@@ -56,7 +56,8 @@ def test_a_writer_held_elsewhere_gives_503_fast_while_reads_go_on(tmp_path):
                 started = time.monotonic()
                 assert client.get(f"/api/papers/{arxiv_id}").status_code == 200
                 assert client.get(f"/papers/{arxiv_id}").status_code == 200
-                assert time.monotonic() - started < 1.0
+                # (not stalled behind the held lock; a loose bound: the machine may be busy)
+                assert time.monotonic() - started < 5.0
             for thread in writers:
                 thread.join(30)
             assert [status for status, _, _ in results] == [503] * 20
