@@ -35,20 +35,22 @@ def sync(conn, changed: dict[int, dict[str, Any]]) -> None:
     by_authors = [pid for pid in ids if "authors" in changed[pid]]
     by_categories = [pid for pid in ids if "categories" in changed[pid]]
     by_org = [pid for pid in ids if "organization" in changed[pid]]
-    for start in range(0, len(by_authors), 500):
-        chunk = by_authors[start : start + 500]
-        conn.execute(paper_authors.delete().where(paper_authors.c.paper_id.in_(chunk)))
-        rows = [row for pid in chunk for row in author_rows(pid, changed[pid]["authors"])]
-        if rows:
-            conn.execute(paper_authors.insert(), rows)
-    for start in range(0, len(by_categories), 500):
-        chunk = by_categories[start : start + 500]
-        conn.execute(paper_categories.delete().where(paper_categories.c.paper_id.in_(chunk)))
-        rows = [row for pid in chunk for row in category_rows(pid, changed[pid]["categories"])]
-        if rows:
-            conn.execute(paper_categories.insert(), rows)
+    _replace(conn, paper_authors, by_authors, lambda pid: author_rows(pid, changed[pid]["authors"]))
+    _replace(
+        conn, paper_categories, by_categories, lambda pid: category_rows(pid, changed[pid]["categories"])
+    )
     if by_org:
         conn.execute(
             papers.update().where(papers.c.id == bindparam("pid")).values(organization_key=bindparam("okey")),
             [{"pid": pid, "okey": names.key(changed[pid]["organization"]) or None} for pid in by_org],
         )
+
+
+def _replace(conn, table, paper_ids: list[int], rows_of) -> None:
+    """The rows of `table` for these papers deleted and written anew (`rows_of(paper_id)`), 500 at a time."""
+    for start in range(0, len(paper_ids), 500):
+        chunk = paper_ids[start : start + 500]
+        conn.execute(table.delete().where(table.c.paper_id.in_(chunk)))
+        rows = [row for pid in chunk for row in rows_of(pid)]
+        if rows:
+            conn.execute(table.insert(), rows)
