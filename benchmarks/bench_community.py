@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from bench_web import dailypapers_command, get, parse_wrk, stop, wait_for
+from bench_web import dailypapers_command, get, nice_prefix, stop, wait_for, wrk_script
 from common import CORPUS, free_port, fresh_postgres, fresh_sqlite, isolated_env, markdown_table, median
 
 HERE = Path(__file__).resolve().parent
@@ -85,11 +84,6 @@ def prepare(database_url: str, corpus: Path) -> dict:
     return {"tokens": tokens, "sessions": sessions, "import_s": imported}
 
 
-def _nice() -> list[str]:
-    """`nice -n -5` for the server and wrk when we may raise priority (root), else nothing."""
-    return ["nice", "-n", "-5"] if os.geteuid() == 0 else []
-
-
 @contextmanager
 def serving(database_url: str, workdir: Path, workers: int = 1):
     port = free_port()
@@ -104,7 +98,7 @@ def serving(database_url: str, workdir: Path, workers: int = 1):
     with log.open("wb") as out:
         process = subprocess.Popen(
             [
-                *_nice(),
+                *nice_prefix(),
                 *dailypapers_command(),
                 "serve",
                 "--host",
@@ -171,21 +165,7 @@ end
 
 
 def run_wrk(base: str, script: Path, duration: int, clients: int) -> dict:
-    command = [
-        *_nice(),
-        "wrk",
-        "-t2",
-        f"-c{clients}",
-        f"-d{duration}s",
-        "--timeout",
-        "10s",
-        "--latency",
-        "-s",
-        str(script),
-        base,
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=duration + 60)
-    return parse_wrk(done.stdout)
+    return wrk_script(base, script, duration, clients, slack=60)
 
 
 def scenarios(base: str, made: dict) -> tuple[str, list[tuple[str, int, str, list[str], str]], list[str]]:

@@ -40,7 +40,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from bench_web import dailypapers_command, get, parse_wrk, stop, wait_for
+from bench_web import dailypapers_command, get, nice_prefix, stop, wait_for
+from bench_web import wrk_script as wrk
 from common import CORPUS, free_port, fresh_postgres, isolated_env, markdown_table, median
 
 HERE = Path(__file__).resolve().parent
@@ -64,10 +65,6 @@ end
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def _nice() -> list[str]:
-    return ["nice", "-n", "-5"] if os.geteuid() == 0 else []
 
 
 def prepared_database(path: Path | None) -> Path:
@@ -240,18 +237,6 @@ end
 """
 
 
-def wrk(base: str, script: Path, duration: int, connections: int) -> dict:
-    command = [*_nice(), "wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "--latency"]
-    done = subprocess.run(
-        [*command, "-s", str(script), base],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=duration + 120,
-    )
-    return parse_wrk(done.stdout)
-
-
 class Server:
     def __init__(self, database_url: str, folder: Path, workers: int) -> None:
         self.port = free_port()
@@ -272,7 +257,7 @@ class Server:
         )
 
     def __enter__(self) -> Server:
-        command = [*_nice(), *dailypapers_command(), "serve", "--port", str(self.port)]
+        command = [*nice_prefix(), *dailypapers_command(), "serve", "--port", str(self.port)]
         command += ["--workers", str(self.workers)]
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
