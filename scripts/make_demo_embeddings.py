@@ -10,36 +10,20 @@ Usage: python scripts/make_demo_embeddings.py
 
 from __future__ import annotations
 
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
+from demo_database import DATA, imported_demo
 from sqlalchemy import select
 
-from dailypapers.importers.files import import_file
 from dailypapers.search.embedder import document_text, text_hash
 from dailypapers.search.indexer import Indexer
 from dailypapers.search.vectors import from_blob
-from dailypapers.settings import DEFAULT_EMBEDDING_MODEL, Settings
-from dailypapers.store.engine import make_engine, upgrade
-from dailypapers.store.papers import SqlStore
 from dailypapers.store.schema import embeddings, papers
-
-DATA = Path(__file__).resolve().parent.parent / "src" / "dailypapers" / "data"
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            environment="development",
-            database_url=f"sqlite:///{tmp}/demo.db",
-            embedding_model=DEFAULT_EMBEDDING_MODEL,
-            index_dir=Path(tmp) / "index",
-        )
-        upgrade(settings)
-        engine = make_engine(settings)
-        import_file(SqlStore(engine), DATA / "demo.jsonl.gz")
+    with imported_demo() as (settings, engine):
         indexer = Indexer(engine, settings)
         started = time.perf_counter()
         done = indexer.embed_missing(settings.embedding_model)
@@ -51,7 +35,6 @@ def main() -> None:
                 .where(embeddings.c.model == settings.embedding_model)
                 .order_by(papers.c.arxiv_id)
             ).all()
-        engine.dispose()
     out = DATA / "demo-embeddings.npz"
     np.savez_compressed(
         out,

@@ -12,33 +12,18 @@ from __future__ import annotations
 
 import gzip
 import json
-import tempfile
 import time
-from pathlib import Path
 
+from demo_database import DATA, imported_demo
 from sqlalchemy import select
 
-from dailypapers.importers.files import import_file
 from dailypapers.search.indexer import Indexer
-from dailypapers.settings import DEFAULT_EMBEDDING_MODEL, Settings
-from dailypapers.store.engine import make_engine, upgrade
-from dailypapers.store.papers import SqlStore
+from dailypapers.settings import DEFAULT_EMBEDDING_MODEL
 from dailypapers.store.schema import key_phrases, papers
-
-DATA = Path(__file__).resolve().parent.parent / "src" / "dailypapers" / "data"
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            environment="development",
-            database_url=f"sqlite:///{tmp}/demo.db",
-            embedding_model=DEFAULT_EMBEDDING_MODEL,
-            index_dir=Path(tmp) / "index",
-        )
-        upgrade(settings)
-        engine = make_engine(settings)
-        import_file(SqlStore(engine), DATA / "demo.jsonl.gz")
+    with imported_demo() as (settings, engine):
         started = time.perf_counter()
         done = Indexer(engine, settings).extract_missing_phrases()
         elapsed = time.perf_counter() - started
@@ -53,7 +38,6 @@ def main() -> None:
                 .join(key_phrases, key_phrases.c.paper_id == papers.c.id)
                 .order_by(papers.c.arxiv_id)
             ).all()
-        engine.dispose()
     out = DATA / "demo-keyphrases.json.gz"
     body = {
         "model": DEFAULT_EMBEDDING_MODEL,
