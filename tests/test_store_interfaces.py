@@ -265,6 +265,29 @@ def test_postgres_a_process_sees_its_own_commit_at_once(postgres_store):
         signal.close()
 
 
+def test_postgres_another_process_commit_counts_when_it_is_heard_not_at_the_end_of_a_wait(postgres_store):
+    """The listener waits for notifications in windows of `health_seconds`; a commit heard in the middle of
+    one counts at once (a window of a minute: pages built before it are not served for that minute), and
+    closing wakes the wait instead of sitting it out."""
+    signal = PostgresNotifications(postgres_store.engine, health_seconds=60)
+    try:
+        before = _settled(signal)
+        url = postgres_store.engine.url.render_as_string(hide_password=False)
+        other = SqlStore(make_engine(make_settings(url)))  # another process, as an import would be
+        try:
+            other.upsert([paper("2603.00005")])
+        finally:
+            other.engine.dispose()
+        deadline = time.monotonic() + 20
+        while signal() == before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert signal() != before
+    finally:
+        started = time.monotonic()
+        signal.close()
+        assert time.monotonic() - started < 20  # not the 61 s join of a window sat out
+
+
 def test_postgres_other_databases_commits_do_not_count(postgres_store, postgresql_templates, tmp_path):
     """Another site on the same server (its own database, its own triggers) leaves our pages alone."""
     signal = change_signal(postgres_store.engine)

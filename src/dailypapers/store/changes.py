@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import uuid
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Protocol
@@ -135,6 +136,9 @@ class PostgresNotifications:
         self._generation = 0
         self._heard = 0
         self._ours = 0
+        # A channel of this listener alone: `close` notifies it so the thread stops now rather than at the end
+        # of its wait (a process stopping, a test's app closing: seconds each otherwise).
+        self._wake_channel = f"dailypapers_wake_{uuid.uuid4().hex[:16]}"
         event.listen(engine, "commit", self._committing)
         event.listen(engine, "checkin", self._returned)
 
@@ -206,16 +210,22 @@ class PostgresNotifications:
                         self._untrusted = True
                         return
                     conn.execute(f"LISTEN {CHANNEL}")
+                    conn.execute(f"LISTEN {self._wake_channel}")
                     with self._lock:
                         self._generation += 1
                         self._listening = True
                     backoff = 0.2
                     while not self._stop.is_set():
-                        heard = sum(1 for _ in conn.notifies(timeout=self.health_seconds))
-                        if heard:
+                        heard = False
+                        # Counted as each arrives: a page cached before another process's commit must not
+                        # be served after it.
+                        for note in conn.notifies(timeout=self.health_seconds):
+                            if note.channel != CHANNEL:
+                                break  # woken by `close`
+                            heard = True
                             with self._lock:
-                                self._heard += heard
-                        else:
+                                self._heard += 1
+                        if not heard and not self._stop.is_set():
                             conn.execute("SELECT 1")  # a quiet minute, or a dead server? Ask.
             except psycopg.Error as exc:
                 log.warning("change listener: %s; listening again in %.1f s", exc, backoff)
@@ -226,9 +236,22 @@ class PostgresNotifications:
             self._stop.wait(backoff)
             backoff = min(backoff * 2, 5.0)
 
+    def _wake(self) -> None:
+        """Interrupt the listener's wait; if the server cannot be reached the join below waits it out."""
+        import psycopg
+
+        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        try:
+            with psycopg.connect(url, autocommit=True, connect_timeout=2) as conn:
+                conn.execute(f"NOTIFY {self._wake_channel}")
+        except psycopg.Error as exc:
+            log.debug("could not wake the change listener: %s", exc)
+
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
+            if self._thread.is_alive() and self._listening:
+                self._wake()
             self._thread.join(timeout=self.health_seconds + 1)
         for name, fn in (("commit", self._committing), ("checkin", self._returned)):
             if event.contains(self.engine, name, fn):
