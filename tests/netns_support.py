@@ -24,10 +24,12 @@ def missing() -> str | None:
             return f"{tool} is not installed (scripts/install.sh installs haproxy as root)"
     if not (PG_BIN / "postgres").exists():
         return f"no PostgreSQL server binaries in {PG_BIN}"
-    probe = subprocess.run(["ip", "netns", "add", "dpt-probe"], capture_output=True, text=True)
+    # A name of this process's own: every xdist worker imports the test module and probes at the same time.
+    name = f"dpt-probe-{os.getpid()}"
+    probe = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
     if probe.returncode:
         return f"cannot make a network namespace: {probe.stderr.strip()}"
-    subprocess.run(["ip", "netns", "del", "dpt-probe"], check=False)
+    subprocess.run(["ip", "netns", "del", name], check=False)
     return None
 
 

@@ -73,11 +73,20 @@ def test_a_background_thread_runs_what_is_enqueued(jobs):
         background.stop()
 
 
-def test_the_worker_runs_background_jobs_while_it_waits_for_its_schedule(settings):
+def test_the_worker_runs_background_jobs_while_it_waits_for_its_schedule(settings, monkeypatch):
     import threading
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
 
+    from dailypapers.ingest.schedule import Job
+    from dailypapers.services import worker as worker_module
     from dailypapers.services.worker import Worker
     from dailypapers.store.papers import SqlStore
+
+    # One job, twelve hours from now: the real schedule's are due within the grace period at some times of
+    # day (Hugging Face's from 23:30 to 23:40 UTC), and the worker would run it at once instead of waiting.
+    later = (datetime.now(UTC) + timedelta(hours=12)).time().replace(second=0, microsecond=0)
+    monkeypatch.setattr(worker_module, "JOBS", (Job("hf", later, frozenset(range(7)), ZoneInfo("UTC")),))
 
     store = SqlStore(make_engine(settings))
     jobs = SqlJobStore(store.engine)
