@@ -1,5 +1,5 @@
 """The bundled demo slice imported into a throw-away SQLite database, for the scripts that derive the demo's
-shipped data from it (make_demo_embeddings.py, make_demo_keyphrases.py)."""
+shipped data from it (make_demo_embeddings.py, make_demo_keyphrases.py, make_demo_map.py)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from dailypapers.maps.builder import MapBuilder, read_map
+from dailypapers.maps.builder import SHIPPED_MAP, MapBuilder, MapData, read_map, write_places
 from dailypapers.maps.projection import normalize, place, region_labels
 from dailypapers.search import state
 from dailypapers.search.vectors import to_blob
@@ -93,6 +93,38 @@ def test_build_then_extend_keeps_every_place(store, settings_):
     a, b = after.xy[group].mean(axis=0), after.xy[~group].mean(axis=0)
     assert np.linalg.norm(a - b) > 0.5
     assert {r["label"] for level in after.labels for r in level} <= {"left topic", "right topic"}
+
+
+def test_a_map_starts_from_places_saved_by_arxiv_id(store, settings_, tmp_path):
+    """As the demo's does: the papers the saved places name keep them, one they lack is placed."""
+    views, rows, phrases = _clusters(store)
+    model = settings_.embedding_model
+    SqlEmbeddings(store.engine).add(model, rows)
+    SqlKeyPhrases(store.engine).add(model, phrases)
+    rng = np.random.default_rng(5)
+    saved_ids = np.array([views[f"2605.{i:05d}"] for i in range(39)], dtype=np.int64)  # not the last
+    saved = MapData(saved_ids, rng.uniform(-0.9, 0.9, (39, 2)).astype(np.float32), model, "", [])
+    path = tmp_path / "places.npz"
+    # Saved from another database, whose paper ids differ: only the arXiv ids carry over.
+    write_places(saved, {int(p): a for a, p in views.items()}, path)
+    with np.load(path) as data:
+        assert set(data) == {"arxiv_ids", "xy", "model"}
+    report = MapBuilder(store.engine, settings_).build(start=path)
+    assert (report.points, report.projected, report.placed) == (40, 0, 1)
+    built = read_map(MapBuilder(store.engine, settings_).folder)
+    where = {int(p): xy for p, xy in zip(built.paper_ids, built.xy, strict=True)}
+    for pid, xy in zip(saved.paper_ids, saved.xy, strict=True):
+        assert np.allclose(where[int(pid)], xy, atol=1e-3)  # kept, to a thousandth of the map
+    assert np.abs(where[views["2605.00039"]]).max() <= 1.0
+
+
+def test_the_demo_ships_a_place_for_each_of_its_embedded_papers():
+    from dailypapers.search.indexer import SHIPPED_EMBEDDINGS
+
+    with np.load(SHIPPED_MAP) as places, np.load(SHIPPED_EMBEDDINGS) as embedded:
+        assert str(places["model"]) == str(embedded["model"])
+        assert sorted(map(str, places["arxiv_ids"])) == sorted(map(str, embedded["arxiv_ids"]))
+        assert np.abs(places["xy"]).max() <= 1.0
 
 
 @pytest.mark.slow  # UMAP, as above

@@ -4,6 +4,10 @@
 `labels.json` atomically (a temporary file, then a rename), so a server reading them never sees half a map.
 Without `--full` a map that exists is extended: papers embedded since are placed among their neighbours and
 the others keep their places; a paper whose embedding is gone leaves the map.
+
+A map may also start from places made elsewhere, by arXiv id (`start`): the demo's papers ship with theirs
+(`SHIPPED_MAP`, made by scripts/make_demo_map.py), so `dailypapers demo` shows its map at once instead of
+spending a quarter of a minute of UMAP on two cores while the site starts.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from dailypapers.store.engine import Engine, search_index_dir
 from dailypapers.store.keyphrases import SqlKeyPhrases
 
 READ_CHUNK = 20_000
+SHIPPED_MAP = Path(__file__).resolve().parent.parent / "data" / "demo-map.npz"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,13 +98,32 @@ class MapBuilder:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 1), dtype=np.float32)
         return np.array(ids, dtype=np.int64), np.vstack(rows).astype(np.float32)
 
-    def build(self, *, full: bool = False, seed: int | None = None) -> MapReport:
+    def _shipped(self, path: Path, model: str) -> MapData | None:
+        """Places saved by arXiv id (`write_places`), for those of their papers this database has embedded."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arxiv_ids, xy, made_by = data["arxiv_ids"], data["xy"], str(data["model"])
+        except (OSError, KeyError, ValueError):
+            return None
+        if made_by != model:
+            return None
+        paper_id = {a: p for p, a in SqlEmbeddings(self.engine).arxiv_ids(model).items()}
+        rows = [(paper_id[str(a)], i) for i, a in enumerate(arxiv_ids) if str(a) in paper_id]
+        ids = np.array([p for p, _ in rows], dtype=np.int64)
+        places = xy[[i for _, i in rows]].astype(np.float32) if rows else np.zeros((0, 2), np.float32)
+        return MapData(ids, places, model, "", [])
+
+    def build(self, *, full: bool = False, seed: int | None = None, start: Path | None = None) -> MapReport:
+        """Project the whole corpus (`full`, or no map yet), or extend the map there is. `start`: places saved
+        by `write_places` to begin from where there is no map yet (papers they lack are placed)."""
         started = time.perf_counter()
         model = state.get(self.engine, state.ACTIVE_MODEL) or self.settings.embedding_model
         ids, vectors = self._vectors(model)
         existing = None if full else read_map(self.folder)
         if existing is not None and existing.model != model:
             existing = None
+        if existing is None and start is not None:
+            existing = self._shipped(start, model)
         projected = placed = dropped = 0
         if existing is None or len(existing.paper_ids) < 3:
             xy = project(vectors, seed=seed)
@@ -124,3 +148,16 @@ class MapBuilder:
         )
         _replace(self.folder / "labels.json", lambda out: out.write(json.dumps(labels).encode("utf-8")))
         return MapReport(len(ids), projected, placed, dropped, time.perf_counter() - started)
+
+
+def write_places(data: MapData, arxiv_ids: dict[int, str], path: Path) -> None:
+    """A map's places by arXiv id rather than by this database's paper ids, for `MapBuilder.build(start=)`."""
+    _replace(
+        path,
+        lambda out: np.savez_compressed(
+            out,
+            arxiv_ids=np.array([arxiv_ids[int(p)] for p in data.paper_ids]),
+            xy=data.xy.astype(np.float16),  # a map's pixel is about 1/1000 of its side
+            model=np.array(data.model),
+        ),
+    )

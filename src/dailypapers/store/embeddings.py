@@ -59,6 +59,9 @@ class Embeddings(Protocol):
     def drop_stale(self, text_hashes: dict[int, str]) -> int:
         """Delete the embeddings of these papers (by paper id) made from another text; return how many."""
 
+    def arxiv_ids(self, model: str) -> dict[int, str]:
+        """The arXiv id of every paper that has an embedding by `model`, by paper id."""
+
     def counts_by_model(self) -> dict[str, int]: ...
 
     def vector(self, paper_id: int, model: str) -> bytes | None: ...
@@ -114,6 +117,12 @@ class SqlEmbeddings:
                 query = _TEXT.where(papers.c.arxiv_id.in_(chunk), _lacks(model))
                 found += [_text(r) for r in conn.execute(query)]
         return found
+
+    def arxiv_ids(self, model: str) -> dict[int, str]:
+        """The arXiv id of every paper that has an embedding by `model`, by paper id."""
+        query = select(papers.c.id, papers.c.arxiv_id).where(~_lacks(model))
+        with self.engine.connect() as conn:
+            return {paper_id: arxiv_id for paper_id, arxiv_id in conn.execute(query)}
 
     def add(self, model: str, rows: Sequence[NewEmbedding]) -> None:
         if not rows:
