@@ -58,6 +58,34 @@ def _data_home(tmp_path_factory):
         yield
 
 
+# argon2id at the library's parameters costs about 90 ms a hash here, and the suite signs people up and in
+# hundreds of times. In-process tests hash with the same algorithm at its cheapest parameters (as Django's and
+# Warehouse's test settings do); the test of the production parameters asks for them (`real_argon2`), and the
+# demo and other commands the tests start run with the real ones.
+CHEAP_ARGON2 = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_argon2():
+    from argon2 import PasswordHasher
+
+    from dailypapers.accounts import credentials
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(credentials, "_hasher", PasswordHasher(**CHEAP_ARGON2))
+        yield
+
+
+@pytest.fixture
+def real_argon2(monkeypatch):
+    """The production hasher, for the test that checks its parameters."""
+    from argon2 import PasswordHasher
+
+    from dailypapers.accounts import credentials
+
+    monkeypatch.setattr(credentials, "_hasher", PasswordHasher())
+
+
 @pytest.fixture(scope="session")
 def postgres_server_url():
     """A fresh PostgreSQL database for this test session (worker), dropped afterwards."""

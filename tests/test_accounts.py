@@ -579,7 +579,7 @@ def test_a_reset_that_first_confirms_the_address_revokes_tokens_made_before(site
     assert site.accounts.token_account(kept).id == owner.id
 
 
-def test_signin_rehashes_a_password_stored_with_weaker_argon2id_parameters(site):
+def test_signin_rehashes_a_password_stored_with_weaker_argon2id_parameters(site, real_argon2):
     from argon2 import PasswordHasher
 
     from dailypapers.accounts.credentials import hash_password, needs_rehash

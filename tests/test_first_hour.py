@@ -23,7 +23,8 @@ from browser_support import axe_source, axe_violations, chromium_browser, runnin
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# One worker runs them all: the demo they share starts once.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("first-hour")]
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "docs" / "screenshots" / "first-hour"

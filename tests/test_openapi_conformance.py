@@ -29,6 +29,8 @@ from dailypapers.store.engine import make_engine, upgrade
 from dailypapers.store.papers import SqlStore
 from dailypapers.web.app import create_app
 
+# One worker fuzzes both sites: each is built once.
+pytestmark = pytest.mark.xdist_group("conformance")
 DEMO = Path(dailypapers.__file__).parent / "data" / "demo.jsonl.gz"
 # Generated cases per operation and caller; a longer fuzz run sets more.
 EXAMPLES = int(os.environ.get("DAILYPAPERS_CONFORMANCE_EXAMPLES", "10"))
