@@ -384,6 +384,27 @@ def client(settings, demo_store):
         yield test_client
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def reader(request, tmp_path_factory):
+    """An in-process client of the app over the demo slice, shared by the tests of a module that only read:
+    one app and one database copy per module and database rather than per test (an app's first request
+    prepares its 150 routes, a tenth of a second)."""
+    from fastapi.testclient import TestClient
+
+    from dailypapers.web.app import create_app
+
+    templates = request.getfixturevalue(f"{request.param}_templates")
+    url = templates.copy(DEMO, tmp_path_factory.mktemp("reader"))
+    settings = make_settings(url)
+    store = SqlStore(make_engine(settings), settings.trending_half_life_hours)
+    try:
+        with TestClient(create_app(settings, store=store)) as test_client:
+            yield test_client
+    finally:
+        store.engine.dispose()
+        templates.drop(url)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -96,10 +96,10 @@ def _assert_html_error(response, status=None):
 # -- shapes ---------------------------------------------------------------------------------------------
 
 
-def test_every_item_of_the_whole_feed_has_the_client_shape(client):
+def test_every_item_of_the_whole_feed_has_the_client_shape(reader):
     seen = 0
     for page in range(100):
-        response = client.get("/api/daily_papers", params={"p": page, "limit": 100})
+        response = reader.get("/api/daily_papers", params={"p": page, "limit": 100})
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("application/json")
         items = response.json()
@@ -112,7 +112,7 @@ def test_every_item_of_the_whole_feed_has_the_client_shape(client):
     assert seen == sum(1 for r in records().values() if r.daily_date is not None)
 
     # Optional fields repeated at the top level, and both keys of the submitter's name.
-    items = client.get("/api/daily_papers", params={"date": LATEST_DAY}).json()
+    items = reader.get("/api/daily_papers", params={"date": LATEST_DAY}).json()
     item = next(i for i in items if i["paper"]["id"] == KNOWN_ID)
     record = records()[KNOWN_ID]
     assert item["githubRepo"] == record.github_repo
@@ -124,15 +124,15 @@ def test_every_item_of_the_whole_feed_has_the_client_shape(client):
     assert item["paper"]["submittedOnDailyAt"] == "2026-08-21T00:00:00.000Z"
 
     # Papers whose source recorded no submitter still name one: clients read `submittedBy.name` unchecked.
-    items = client.get("/api/daily_papers", params={"date": "2026-08-06"}).json()
+    items = reader.get("/api/daily_papers", params={"date": "2026-08-06"}).json()
     unrecorded = [i for i in items if records()[i["paper"]["id"]].submitter is None]
     assert unrecorded
     for item in unrecorded:
         _check_user(item["submittedBy"])
 
 
-def test_paper_detail_is_flat_and_complete(client):
-    response = client.get(f"/api/papers/{KNOWN_ID}")
+def test_paper_detail_is_flat_and_complete(reader):
+    response = reader.get(f"/api/papers/{KNOWN_ID}")
     assert response.status_code == 200
     paper = response.json()
     record = records()[KNOWN_ID]
@@ -150,17 +150,17 @@ def test_paper_detail_is_flat_and_complete(client):
     for where, value in _timestamps(paper):
         assert TIMESTAMP.match(value), (where, value)
     # The paper page's JSON twin is the same document (plus similar papers when search is up).
-    twin = client.get(f"/papers/{KNOWN_ID}.json").json()
+    twin = reader.get(f"/papers/{KNOWN_ID}.json").json()
     twin.pop("similarPapers", None)
     assert twin == paper
 
 
-def test_link_header_points_to_the_next_page_until_the_last(client):
-    base = client.app.state.settings.base_url
+def test_link_header_points_to_the_next_page_until_the_last(reader):
+    base = reader.app.state.settings.base_url
     url = f"/api/daily_papers?date={LATEST_DAY}&limit=5"
     pages = []
     while url:
-        response = client.get(url)
+        response = reader.get(url)
         assert response.status_code == 200
         pages.append([item["paper"]["id"] for item in response.json()])
         link = response.headers.get("link")
@@ -176,17 +176,17 @@ def test_link_header_points_to_the_next_page_until_the_last(client):
     assert len(set(ids)) == len(ids) == 17
 
 
-def test_markdown_and_openapi_documents(client):
-    response = client.get(f"/papers/{KNOWN_ID}.md")
+def test_markdown_and_openapi_documents(reader):
+    response = reader.get(f"/papers/{KNOWN_ID}.md")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/markdown")
     record = records()[KNOWN_ID]
     assert response.text.startswith(f"# {record.title}\n")
     assert f"https://arxiv.org/abs/{KNOWN_ID}" in response.text
     assert f"https://arxiv.org/pdf/{KNOWN_ID}" in response.text
-    assert client.get("/papers/2699.99999.md").status_code == 404
+    assert reader.get("/papers/2699.99999.md").status_code == 404
 
-    response = client.get("/openapi.json")
+    response = reader.get("/openapi.json")
     assert response.status_code == 200
     schema = response.json()
     daily = schema["paths"]["/api/daily_papers"]["get"]
@@ -194,7 +194,7 @@ def test_markdown_and_openapi_documents(client):
     names = {parameter["name"] for parameter in daily["parameters"]}
     assert {"p", "limit", "date", "week", "month", "submitter", "sort"} <= names
     assert schema["paths"]["/api/papers/{arxiv_id}"]["get"]["operationId"] == "paper_info"
-    assert client.get("/api/docs").status_code == 200
+    assert reader.get("/api/docs").status_code == 200
 
 
 # -- valid but empty -------------------------------------------------------------------------------------
@@ -214,9 +214,9 @@ EMPTY_QUERIES = [
 ]
 
 
-def test_valid_filters_without_papers_give_an_empty_list(client):
+def test_valid_filters_without_papers_give_an_empty_list(reader):
     for query in EMPTY_QUERIES:
-        response = client.get("/api/daily_papers", params=query)
+        response = reader.get("/api/daily_papers", params=query)
         assert response.status_code == 200, (query, response.text)
         assert response.json() == [], query
         assert "link" not in response.headers
@@ -266,9 +266,9 @@ BAD_QUERIES = [
 ]
 
 
-def test_bad_queries_are_400_json(client):
+def test_bad_queries_are_400_json(reader):
     for query in BAD_QUERIES:
-        _assert_json_error(client.get(f"/api/daily_papers?{query}"), 400)
+        _assert_json_error(reader.get(f"/api/daily_papers?{query}"), 400)
 
 
 BAD_PAPER_IDS = [
@@ -285,19 +285,19 @@ BAD_PAPER_IDS = [
 ]
 
 
-def test_unknown_and_malformed_paper_ids_are_404_json(client):
+def test_unknown_and_malformed_paper_ids_are_404_json(reader):
     for paper_id in BAD_PAPER_IDS:
-        response = client.get(f"/api/papers/{paper_id}")
+        response = reader.get(f"/api/papers/{paper_id}")
         _assert_json_error(response, 404)
         assert response.json() == {"error": "Paper not found"}
     # Old-style ids hold a slash: they still reach the paper endpoint.
     for path in ("/api/papers/hep-th/9901001", "/api/papers/hep-th/9901001v2", "/api/papers/math.GT/0309136"):
-        response = client.get(path)
+        response = reader.get(path)
         assert response.status_code == 404
         assert response.json() == {"error": "Paper not found"}
 
 
-def test_garbage_huge_and_long_requests_never_500(client):
+def test_garbage_huge_and_long_requests_never_500(reader):
     queries = [
         "%00=%ff%fe",
         "date=%ff",
@@ -311,7 +311,7 @@ def test_garbage_huge_and_long_requests_never_500(client):
         "sort=trending&date=bad",
     ]
     for query in queries:
-        response = client.get(f"/api/daily_papers?{query}")
+        response = reader.get(f"/api/daily_papers?{query}")
         assert response.status_code < 500, (query[:60], response.status_code)
         assert response.headers["content-type"].startswith("application/json")
         if response.status_code >= 400:
@@ -325,46 +325,46 @@ def test_garbage_huge_and_long_requests_never_500(client):
         "/api/papers/" + "1" * 10_000,
         "/api/daily_papers?" + "x=1&" * 5_000,
     ):
-        response = client.get(path)
+        response = reader.get(path)
         _assert_json_error(response)
         assert response.status_code in (400, 404, 414)
     for path in ("/papers/" + "a" * 10_000, "/papers/date/" + "2" * 10_000, "/?q=" + "x" * 10_000):
-        response = client.get(path)
+        response = reader.get(path)
         _assert_html_error(response)
         assert response.status_code in (400, 404, 414)
 
 
-def test_double_slashes_are_folded(client):
+def test_double_slashes_are_folded(reader):
     # A full URL: a bare `//api/...` would be read as a host named `api`.
-    expected = client.get(f"/api/daily_papers?date={LATEST_DAY}").json()
-    assert client.get(f"http://testserver//api/daily_papers?date={LATEST_DAY}").json() == expected
-    assert client.get(f"http://testserver//api//daily_papers?date={LATEST_DAY}").json() == expected
-    response = client.get(f"http://testserver//api/papers/{KNOWN_ID}")
+    expected = reader.get(f"/api/daily_papers?date={LATEST_DAY}").json()
+    assert reader.get(f"http://testserver//api/daily_papers?date={LATEST_DAY}").json() == expected
+    assert reader.get(f"http://testserver//api//daily_papers?date={LATEST_DAY}").json() == expected
+    response = reader.get(f"http://testserver//api/papers/{KNOWN_ID}")
     assert response.status_code == 200 and response.json()["id"] == KNOWN_ID
-    _assert_json_error(client.get("http://testserver//api/papers/2699.99999"), 404)
+    _assert_json_error(reader.get("http://testserver//api/papers/2699.99999"), 404)
 
 
-def test_errors_are_json_under_api_and_html_on_pages(client):
-    _assert_json_error(client.get("/api/nothing-here"), 404)
-    _assert_json_error(client.get("/api/papers"), 404)
-    _assert_json_error(client.post("/api/daily_papers"), 405)
-    _assert_json_error(client.get("/papers/2699.99999.json"), 404)
-    _assert_json_error(client.get("/papers/date/2026-02-30.json"), 404)
-    _assert_json_error(client.get("/index.json?p=abc"), 400)
+def test_errors_are_json_under_api_and_html_on_pages(reader):
+    _assert_json_error(reader.get("/api/nothing-here"), 404)
+    _assert_json_error(reader.get("/api/papers"), 404)
+    _assert_json_error(reader.post("/api/daily_papers"), 405)
+    _assert_json_error(reader.get("/papers/2699.99999.json"), 404)
+    _assert_json_error(reader.get("/papers/date/2026-02-30.json"), 404)
+    _assert_json_error(reader.get("/index.json?p=abc"), 400)
     # ... and HTML pages on HTML routes.
-    _assert_html_error(client.get("/no/such/page"), 404)
-    _assert_html_error(client.get("/papers/2699.99999"), 404)
-    _assert_html_error(client.get("/papers/not-an-id"), 404)
-    _assert_html_error(client.get("/papers/hep-th/9901001"), 404)
-    _assert_html_error(client.get("/papers/date/2026-02-30"), 404)
-    _assert_html_error(client.get("/papers/week/2025-W60"), 404)
-    _assert_html_error(client.get("/papers/month/2026-13"), 404)
-    _assert_html_error(client.get("/papers/month/9999-12"), 404)
-    _assert_html_error(client.get("/papers/date/2026-08-21.xml"), 404)
-    _assert_html_error(client.get("/?p=-1"), 400)
-    _assert_html_error(client.get("/papers/trending?p=abc"), 400)
-    _assert_html_error(client.get("/feeds/daily.xml"), 404)
-    _assert_html_error(client.post("/"), 405)
+    _assert_html_error(reader.get("/no/such/page"), 404)
+    _assert_html_error(reader.get("/papers/2699.99999"), 404)
+    _assert_html_error(reader.get("/papers/not-an-id"), 404)
+    _assert_html_error(reader.get("/papers/hep-th/9901001"), 404)
+    _assert_html_error(reader.get("/papers/date/2026-02-30"), 404)
+    _assert_html_error(reader.get("/papers/week/2025-W60"), 404)
+    _assert_html_error(reader.get("/papers/month/2026-13"), 404)
+    _assert_html_error(reader.get("/papers/month/9999-12"), 404)
+    _assert_html_error(reader.get("/papers/date/2026-08-21.xml"), 404)
+    _assert_html_error(reader.get("/?p=-1"), 400)
+    _assert_html_error(reader.get("/papers/trending?p=abc"), 400)
+    _assert_html_error(reader.get("/feeds/daily.xml"), 404)
+    _assert_html_error(reader.post("/"), 405)
 
 
 # -- fuzzing ---------------------------------------------------------------------------------------------
@@ -382,8 +382,8 @@ _PARAM_VALUES = st.one_of(
 
 @FUZZ
 @given(query=st.lists(st.tuples(_PARAM_NAMES, _PARAM_VALUES), max_size=5))
-def test_fuzzed_daily_papers_queries_never_500(client, query):
-    response = client.get(f"/api/daily_papers?{urlencode(query)}")
+def test_fuzzed_daily_papers_queries_never_500(reader, query):
+    response = reader.get(f"/api/daily_papers?{urlencode(query)}")
     assert response.status_code < 500, (query, response.text[:200])
     assert response.headers["content-type"].startswith("application/json")
     if response.status_code == 200:
@@ -405,6 +405,6 @@ _PREFIXES = st.sampled_from(["/papers/", "/papers/date/", "/papers/week/", "/pap
 
 @FUZZ
 @given(segment=_SEGMENTS, prefix=_PREFIXES)
-def test_fuzzed_paper_paths_never_500(client, segment, prefix):
-    response = client.get(prefix + quote(segment, safe="/"))
+def test_fuzzed_paper_paths_never_500(reader, segment, prefix):
+    response = reader.get(prefix + quote(segment, safe="/"))
     assert response.status_code < 500, (prefix, segment, response.text[:200])

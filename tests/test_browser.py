@@ -17,7 +17,8 @@ from browser_support import CHROMIUM_ARGS, answers, chromium_browser, running_de
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-pytestmark = pytest.mark.browser
+# One worker runs them all: the demo they share starts once.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-demo")]
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "docs" / "screenshots"

@@ -31,7 +31,7 @@ from dailypapers.store.schema import feed_entries, paper_versions, papers, users
 
 KAGGLE = FIXTURES / "kaggle"
 HF = FIXTURES / "hf_api"
-KILL_SLICE = 10_000
+KILL_SLICE = 6_000
 
 
 # -- running the command ------------------------------------------------------------------------------------

@@ -16,6 +16,9 @@ from dailypapers.store.keyphrases import NewKeyPhrases, SqlKeyPhrases
 from dailypapers.web.app import create_app
 from search_support import paper, search_settings
 
+# One worker: UMAP compiles its numba kernels once per process (seconds).
+pytestmark = pytest.mark.xdist_group("map")
+
 # -- pure ------------------------------------------------------------------------------------------------
 
 
@@ -127,8 +130,7 @@ def test_the_demo_ships_a_place_for_each_of_its_embedded_papers():
         assert np.abs(places["xy"]).max() <= 1.0
 
 
-@pytest.mark.slow  # UMAP, as above
-def test_map_pages_serve_the_points_and_say_when_there_is_no_map(store, settings_):
+def test_map_pages_serve_the_points_and_say_when_there_is_no_map(store, settings_, tmp_path):
     with TestClient(create_app(settings_, store=store)) as client:
         assert client.get("/map.json").status_code == 404
         page = client.get("/map")
@@ -137,7 +139,11 @@ def test_map_pages_serve_the_points_and_say_when_there_is_no_map(store, settings
     model = settings_.embedding_model
     SqlEmbeddings(store.engine).add(model, rows)
     SqlKeyPhrases(store.engine).add(model, phrases)
-    MapBuilder(store.engine, settings_).build(seed=7)
+    # Places as saved ones (UMAP is the test above's): the pages serve whatever map there is.
+    ids = np.array(sorted(_views.values()), dtype=np.int64)
+    xy = np.random.default_rng(2).uniform(-0.9, 0.9, (len(ids), 2)).astype(np.float32)
+    write_places(MapData(ids, xy, model, "", []), {p: a for a, p in _views.items()}, tmp_path / "p.npz")
+    assert MapBuilder(store.engine, settings_).build(start=tmp_path / "p.npz").projected == 0
     with TestClient(create_app(settings_, store=store)) as client:
         meta = client.get("/map.json").json()
         assert meta["points"] == 40 and meta["pointsUrl"] == "/map/points.bin"

@@ -47,20 +47,20 @@ def _nav(html: str, rel: str) -> str | None:
     return None
 
 
-def test_home_is_the_latest_day(client):
-    html = _html(client, "/")
-    twin = _twin(client, "/")
+def test_home_is_the_latest_day(reader):
+    html = _html(reader, "/")
+    twin = _twin(reader, "/")
     latest = feed_days()[0]
     assert twin["period"]["key"] == latest.isoformat() == LATEST_DAY
     ids = [item["paper"]["id"] for item in twin["papers"]]
     assert _card_ids(html) == ids
     assert set(ids) == {r.arxiv_id for r in by_day()[latest]}
-    assert ids == [item["paper"]["id"] for item in _twin(client, f"/papers/date/{LATEST_DAY}")["papers"]]
+    assert ids == [item["paper"]["id"] for item in _twin(reader, f"/papers/date/{LATEST_DAY}")["papers"]]
     assert twin["next"] is None
     assert twin["previous"] == f"/papers/date/{feed_days()[1].isoformat()}"
 
 
-def test_every_list_page_has_the_papers_of_its_json_twin_in_order(client):
+def test_every_list_page_has_the_papers_of_its_json_twin_in_order(reader):
     for path in (
         "/",
         f"/papers/date/{LATEST_DAY}",
@@ -73,72 +73,72 @@ def test_every_list_page_has_the_papers_of_its_json_twin_in_order(client):
         "/papers/trending",
         "/papers/trending?p=1",
     ):
-        html = _html(client, path)
-        twin = _twin(client, path)
+        html = _html(reader, path)
+        twin = _twin(reader, path)
         assert _card_ids(html) == [item["paper"]["id"] for item in twin["papers"]], path
         for item in twin["papers"]:
             assert item["url"] == f"/papers/{item['paper']['id']}"
 
 
-def test_day_navigation_walks_every_feed_day_and_skips_empty_ones(client):
+def test_day_navigation_walks_every_feed_day_and_skips_empty_ones(reader):
     expected = [d.isoformat() for d in feed_days()]
     assert EMPTY_DAY not in expected
     path, walked = f"/papers/date/{LATEST_DAY}", []
     while path:
-        twin = _twin(client, path)
+        twin = _twin(reader, path)
         walked.append(twin["period"]["key"])
         assert twin["papers"], path
         previous = twin["previous"]
         if previous:
             # Following a link gives a page whose opposite link leads back.
-            assert _twin(client, previous)["next"] == path
+            assert _twin(reader, previous)["next"] == path
         path = previous
         assert len(walked) <= len(expected)
     assert walked == expected
 
 
-def test_day_navigation_links_in_html(client):
-    html = _html(client, "/papers/date/2026-07-06")
+def test_day_navigation_links_in_html(reader):
+    html = _html(reader, "/papers/date/2026-07-06")
     assert _nav(html, "prev") == "/papers/date/2026-07-04"  # 2026-07-05 had no papers
     assert _nav(html, "next") == "/papers/date/2026-07-07"
-    assert _nav(_html(client, "/papers/date/2026-07-04"), "next") == "/papers/date/2026-07-06"
-    assert _nav(_html(client, "/papers/date/2026-07-07"), "prev") == "/papers/date/2026-07-06"
+    assert _nav(_html(reader, "/papers/date/2026-07-04"), "next") == "/papers/date/2026-07-06"
+    assert _nav(_html(reader, "/papers/date/2026-07-07"), "prev") == "/papers/date/2026-07-06"
     # The first day has no previous, the latest no next; a day without papers links to its neighbours.
-    first = _html(client, f"/papers/date/{feed_days()[-1].isoformat()}")
+    first = _html(reader, f"/papers/date/{feed_days()[-1].isoformat()}")
     assert _nav(first, "prev") is None
-    assert _nav(_html(client, f"/papers/date/{LATEST_DAY}"), "next") is None
-    empty = _html(client, f"/papers/date/{EMPTY_DAY}")
+    assert _nav(_html(reader, f"/papers/date/{LATEST_DAY}"), "next") is None
+    empty = _html(reader, f"/papers/date/{EMPTY_DAY}")
     assert "No papers" in empty and _card_ids(empty) == []
     assert _nav(empty, "prev") == "/papers/date/2026-07-04"
     assert _nav(empty, "next") == "/papers/date/2026-07-06"
 
 
-def _walk(client, start: str, direction: str) -> list[str]:
+def _walk(reader, start: str, direction: str) -> list[str]:
     path, keys = start, []
     while path:
-        twin = _twin(client, path)
+        twin = _twin(reader, path)
         keys.append(twin["period"]["key"])
         following = twin[direction]
         if following:
-            html = _html(client, path)
+            html = _html(reader, path)
             assert _nav(html, "prev" if direction == "previous" else "next") == following
-            back = _twin(client, following)["next" if direction == "previous" else "previous"]
+            back = _twin(reader, following)["next" if direction == "previous" else "previous"]
             assert back == path, (path, following, back)
         path = following
         assert len(keys) < 30
     return keys
 
 
-def test_week_navigation_covers_the_feed(client):
-    keys = _walk(client, "/papers/week/2026-W34", "previous")
+def test_week_navigation_covers_the_feed(reader):
+    keys = _walk(reader, "/papers/week/2026-W34", "previous")
     assert keys == [f"2026-W{n}" for n in range(34, 25, -1)]
-    assert _walk(client, "/papers/week/2026-W26", "next") == keys[::-1]
+    assert _walk(reader, "/papers/week/2026-W26", "next") == keys[::-1]
     # Each week lists exactly its days' papers, over as many pages as it takes.
     monday = date(2026, 7, 6)
     expected = {r.arxiv_id for d in range(7) for r in by_day().get(monday + timedelta(days=d), [])}
     listed, page = [], 0
     while True:
-        twin = _twin(client, f"/papers/week/2026-W28?p={page}")
+        twin = _twin(reader, f"/papers/week/2026-W28?p={page}")
         listed += [item["paper"]["id"] for item in twin["papers"]]
         if not twin["hasMore"]:
             break
@@ -147,26 +147,26 @@ def test_week_navigation_covers_the_feed(client):
     assert set(listed) == expected
 
 
-def test_month_navigation_covers_the_feed(client):
-    assert _walk(client, "/papers/month/2026-08", "previous") == ["2026-08", "2026-07", "2026-06"]
-    assert _walk(client, "/papers/month/2026-06", "next") == ["2026-06", "2026-07", "2026-08"]
+def test_month_navigation_covers_the_feed(reader):
+    assert _walk(reader, "/papers/month/2026-08", "previous") == ["2026-08", "2026-07", "2026-06"]
+    assert _walk(reader, "/papers/month/2026-06", "next") == ["2026-06", "2026-07", "2026-08"]
 
 
-def test_pages_of_a_long_list_do_not_overlap(client):
-    first = _twin(client, "/papers/month/2026-07")
-    second = _twin(client, "/papers/month/2026-07?p=1")
+def test_pages_of_a_long_list_do_not_overlap(reader):
+    first = _twin(reader, "/papers/month/2026-07")
+    second = _twin(reader, "/papers/month/2026-07?p=1")
     assert first["hasMore"] and len(first["papers"]) == 50
     ids = [i["paper"]["id"] for i in first["papers"]] + [i["paper"]["id"] for i in second["papers"]]
     assert len(ids) == len(set(ids))
-    html = _html(client, "/papers/month/2026-07")
+    html = _html(reader, "/papers/month/2026-07")
     assert 'href="?p=1"' in html
     votes = [i["upvotes"] for i in first["papers"] + second["papers"]]
     assert votes == sorted(votes, reverse=True)
 
 
-def test_the_top_paper_of_a_day_is_marked(client):
-    html = _html(client, f"/papers/date/{LATEST_DAY}")
-    twin = _twin(client, f"/papers/date/{LATEST_DAY}")
+def test_the_top_paper_of_a_day_is_marked(reader):
+    html = _html(reader, f"/papers/date/{LATEST_DAY}")
+    twin = _twin(reader, f"/papers/date/{LATEST_DAY}")
     best = max(by_day()[date.fromisoformat(LATEST_DAY)], key=lambda r: r.upvotes or 0)
     assert twin["papers"][0]["paper"]["id"] == best.arxiv_id
     assert [item["isTopOfDay"] for item in twin["papers"]] == [True] + [False] * (len(twin["papers"]) - 1)
@@ -174,7 +174,7 @@ def test_the_top_paper_of_a_day_is_marked(client):
     first_card = html[html.index("<article") : html.index("</article>")]
     assert BADGE in first_card and best.arxiv_id in first_card
     # On a week page, each day's best paper is marked once.
-    week = _twin(client, "/papers/week/2026-W34")
+    week = _twin(reader, "/papers/week/2026-W34")
     tops = [item for item in week["papers"] if item["isTopOfDay"]]
     assert len({item["day"] for item in tops}) == len(tops)
     for item in tops:
@@ -182,21 +182,21 @@ def test_the_top_paper_of_a_day_is_marked(client):
         assert item["upvotes"] == max(r.upvotes or 0 for r in by_day()[day])
 
 
-def test_trending_page(client):
-    html = _html(client, "/papers/trending")
-    twin = _twin(client, "/papers/trending")
+def test_trending_page(reader):
+    html = _html(reader, "/papers/trending")
+    twin = _twin(reader, "/papers/trending")
     ids = [item["paper"]["id"] for item in twin["papers"]]
     assert _card_ids(html) == ids and len(ids) == 50
     scores = [item["trendingScore"] for item in twin["papers"]]
     assert scores == sorted(scores, reverse=True)
-    api = client.get("/api/daily_papers", params={"sort": "trending", "limit": 50}).json()
+    api = reader.get("/api/daily_papers", params={"sort": "trending", "limit": 50}).json()
     assert [item["paper"]["id"] for item in api] == ids
 
 
-def test_paper_page_has_everything(client):
+def test_paper_page_has_everything(reader):
     record = records()[RICH_ID]
     assert record.categories and record.github_repo and record.project_page and record.organization
-    html = _html(client, f"/papers/{RICH_ID}")
+    html = _html(reader, f"/papers/{RICH_ID}")
     assert f"<h1>{escape(record.title)}</h1>" in html
     # Each name links to its author page (web.authors).
     authors = re.findall(r'<span class="author"><a href="([^"]*)" dir="auto">([^<]*)</a>', html)
@@ -212,13 +212,13 @@ def test_paper_page_has_everything(client):
     assert f'<span class="count">{record.upvotes}</span>' in html
     assert str(escape(record.organization)) in html
     assert f'href="/papers/date/{record.daily_date.isoformat()}"' in html
-    twin = _twin(client, f"/papers/{RICH_ID}")
+    twin = _twin(reader, f"/papers/{RICH_ID}")
     assert twin["title"] == record.title and twin["categories"] == record.categories
     assert twin["upvotes"] == record.upvotes and twin["githubRepo"] == record.github_repo
     # A versioned id shows the same paper; a paper never on the feed has a page too.
-    assert _html(client, f"/papers/{RICH_ID}v1").count(f"<h1>{escape(record.title)}</h1>") == 1
+    assert _html(reader, f"/papers/{RICH_ID}v1").count(f"<h1>{escape(record.title)}</h1>") == 1
     off_feed = next(r for r in records().values() if r.daily_date is None)
-    assert str(escape(off_feed.title)) in _html(client, f"/papers/{off_feed.arxiv_id}")
+    assert str(escape(off_feed.title)) in _html(reader, f"/papers/{off_feed.arxiv_id}")
 
 
 HOSTILE_TITLE = "<script>alert(1)</script>"
