@@ -4,6 +4,7 @@ what they should, and the mails' links are followed as a person would."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -23,12 +24,17 @@ def chromium():
 
 
 def _link(sink, address: str, prefix: str) -> str:
-    for received in reversed(sink.to(address)):
-        body = received.message.get_body(("plain",)).get_content()
-        for link in re.findall(r"https?://\S+", body):
-            if prefix in link:
-                return link
-    raise AssertionError(f"no {prefix} link mailed to {address}")
+    """The link in the newest mail to `address`; the mail goes out after the page answers, so wait for it."""
+    deadline = time.monotonic() + 20
+    while True:
+        for received in reversed(sink.to(address)):
+            body = received.message.get_body(("plain",)).get_content()
+            for link in re.findall(r"https?://\S+", body):
+                if prefix in link:
+                    return link
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {prefix} link mailed to {address}")
+        time.sleep(0.05)
 
 
 def test_sign_up_confirm_sign_in_token_and_sign_out_without_javascript(tmp_path, smtp_sink, chromium):
