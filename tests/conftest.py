@@ -55,6 +55,9 @@ def _data_home(tmp_path_factory):
         # Apps the tests start do not load the embedding model while starting (seconds of CPU each); the
         # tests of that warm-up turn it on themselves, and the browser tests' `dailypapers demo` does it.
         patch.setenv("DAILYPAPERS_SEARCH_WARMUP", "false")
+        # One thread per model: two xdist workers each running torch on every core oversubscribe two cores,
+        # and a batch that takes two seconds alone then took thirty.
+        patch.setenv("DAILYPAPERS_EMBEDDING_THREADS", "1")
         yield
 
 
