@@ -58,6 +58,8 @@ def _data_home(tmp_path_factory):
         # One thread per model: two xdist workers each running torch on every core oversubscribe two cores,
         # and a batch that takes two seconds alone then took thirty.
         patch.setenv("DAILYPAPERS_EMBEDDING_THREADS", "1")
+        # An app per test: freezing the heap at each start would keep earlier tests' garbage for good.
+        patch.setenv("DAILYPAPERS_WEB_GC_FREEZE", "false")
         yield
 
 
