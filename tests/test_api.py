@@ -149,9 +149,11 @@ def test_paper_detail_is_flat_and_complete(reader):
     assert isinstance(paper["categories"], list)
     for where, value in _timestamps(paper):
         assert TIMESTAMP.match(value), (where, value)
-    # The paper page's JSON twin is the same document (plus similar papers when search is up).
+    # The paper page's JSON twin is the same document, plus the public collections holding the paper (none
+    # here) and similar papers when search is up.
     twin = reader.get(f"/papers/{KNOWN_ID}.json").json()
     twin.pop("similarPapers", None)
+    assert twin.pop("inCollections") == [] and twin.pop("inCollectionsTotal") == 0
     assert twin == paper
 
 

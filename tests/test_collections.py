@@ -344,6 +344,19 @@ def test_collect_from_a_card_without_javascript(settings, demo_store):
         paper_page = browser.get(f"/papers/{KNOWN_ID}")
         assert f'value="{collection.public_id}" disabled' in paper_page.text
         assert "In collections" in paper_page.text and collection.url in paper_page.text
+        # The page's JSON twin names the same collection.
+        twin = browser.get(f"/papers/{KNOWN_ID}.json").json()
+        assert twin["inCollectionsTotal"] == 1
+        assert twin["inCollections"] == [
+            {
+                "slug": collection.slug,
+                "title": "From the feed",
+                "owner": "alice",
+                "upvotes": 0,
+                "numItems": 1,
+                "url": collection.url,
+            }
+        ]
         added = browser.post(
             "/collections/add",
             {"paper": RICH_ID, "collection": collection.public_id, "note": "Also"},

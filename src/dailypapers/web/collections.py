@@ -731,6 +731,22 @@ def paper_extras(request: Request, view: PaperView) -> dict[str, Any]:
     return {"in_collections": holding, "in_collections_total": total}
 
 
+def paper_extras_json(extras: dict[str, Any]) -> dict[str, Any]:
+    """`paper_extras` as the paper page's twin says it (shapes.CollectionLink)."""
+    links = [
+        {
+            "slug": c.slug,
+            "title": c.title,
+            "owner": c.owner.username,
+            "upvotes": c.upvotes,
+            "numItems": c.item_count,
+            "url": c.url,
+        }
+        for c in extras["in_collections"]
+    ]
+    return {"inCollections": links, "inCollectionsTotal": extras["in_collections_total"]}
+
+
 def install(app) -> None:
     """The service, the template global and the routes; before the routes whose paths would catch them."""
     app.state.collections = Collections(app.state.store)

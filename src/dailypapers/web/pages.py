@@ -271,9 +271,10 @@ def _paper(request: Request, store, value: str, fmt: str):
     day: date | None = view.day
     similar = search.similar_views(request, store, view)
     context = {"paper": view, "day_url": _period_url(periods.day(day)) if day else None, "similar": similar}
+    held = collections.paper_extras(request, view)
     if fmt == "html":
         context.update(community.paper_extras(request, view))
-        context.update(collections.paper_extras(request, view))
+        context.update(held)
         context["momentum"] = trends.momentum(request, view)
         settings = request.app.state.settings
         page_url = f"{settings.base_url}/papers/{view.arxiv_id}"
@@ -284,7 +285,8 @@ def _paper(request: Request, store, value: str, fmt: str):
         )
     voted = community.upvoted_ids(request, [view])
     body = hf_shapes.paper_detail(view, None if voted is None else view.id in voted)
-    if similar:  # only when search is up: the twin is otherwise exactly `GET /api/papers/{id}`
+    body.update(collections.paper_extras_json(held))
+    if similar:  # only when search is up
         body["similarPapers"] = [_card_json(v) for v in similar]
     return _render(request, fmt, "paper.html", context, body)
 
@@ -299,7 +301,8 @@ def render_paper(request: Request, value: str, status: int = 200):
 @router.get(
     "/papers/{arxiv_id:path}.json",
     operation_id="paper_json",
-    summary="A paper page's twin: `GET /api/papers/{id}`, plus its similar papers once search is up.",
+    summary="A paper page's twin: `GET /api/papers/{id}`, the public collections that hold it, and its "
+    "similar papers once search is up.",
     response_model=shapes.PaperPage,
     responses=errors(404),
     **TWIN,

@@ -248,9 +248,26 @@ class TrendingPage(Shape):
     papers: list[TrendingCard]
 
 
-class PaperPage(PaperDetail):
-    """`/papers/{id}.json`: the paper, and its similar papers once search is up."""
+class CollectionLink(Shape):
+    """A public collection that holds the paper, as the paper page names it."""
 
+    slug: str
+    title: str
+    owner: str = Field(description="The owner's username.")
+    upvotes: int
+    numItems: int
+    url: str = Field(description="The collection's page on this site.")
+
+
+class PaperPage(PaperDetail):
+    """`/papers/{id}.json`: the paper, the public collections that hold it (as its page lists them), and its
+    similar papers once search is up."""
+
+    inCollections: list[CollectionLink] = Field(
+        description="The most upvoted public collections holding the paper (at most 20; "
+        "`/api/collections?item=papers/{id}` lists them all)."
+    )
+    inCollectionsTotal: int = Field(description="How many public collections hold the paper.")
     similarPapers: list[Card] = absent()
 
 
