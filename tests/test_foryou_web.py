@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from community_support import Browser, account, token
+from dailypapers.recommend.ranking import W_FOLLOW
 from dailypapers.store.engine import make_engine
 from dailypapers.store.papers import SqlStore
 from dailypapers.web.app import create_app
@@ -121,6 +122,108 @@ def test_recommendations_shape_and_errors(client, reader, app):
     assert scores == sorted(scores, reverse=True)
     daily = week_papers(client, headers, daily=1)
     assert all(p["id"] in set(latest_ids(app, 400)) for p in daily)
+
+
+# -- follows: authors, organizations and categories rank as likes do ----------------------------------------
+
+WEEK = {"from": "2026-08-17", "to": LATEST, "limit": 100}  # ISO week 2026-W34, as its page shows it
+
+
+def like_all(client, headers, arxiv_ids):
+    for arxiv_id in arxiv_ids:
+        response = client.post(f"/api/papers/{arxiv_id}/feedback", json={"signal": "like"}, headers=headers)
+        assert response.status_code == 200
+
+
+def follow(client, headers, kind, name):
+    response = client.post("/api/follows", json={"kind": kind, "name": name}, headers=headers)
+    assert response.status_code == 201, response.text
+
+
+def unfollow(client, headers, kind, name):
+    assert client.delete(f"/api/follows/{kind}/{name}", headers=headers).status_code == 204
+
+
+def ranked(papers):
+    return [p["id"] for p in papers]
+
+
+def follow_reasons(paper):
+    return [r for r in paper["reasons"] if "you follow" in r]
+
+
+def test_a_followed_authors_new_paper_rises_with_the_reason_until_unfollowed(client, reader, app):
+    _, headers = reader
+    popular = ranked(week_papers(client, headers, **WEEK))
+    like_all(client, headers, popular[:3])  # the week's most popular (no like yet)
+    before = week_papers(client, headers, **WEEK)
+    middle = before[len(before) // 2]
+    author = app.state.store.get(middle["id"]).authors[-1]
+    follow(client, headers, "author", author)
+    after = week_papers(client, headers, **WEEK)
+    lifted = ranked(after).index(middle["id"])
+    assert lifted < 5, (lifted, len(before) // 2)
+    assert follow_reasons(after[lifted]) == [f"by {author}, whom you follow"]
+    assert after[lifted]["reasons"][0] == f"by {author}, whom you follow"  # the strongest reason first
+    unfollow(client, headers, "author", author)
+    assert week_papers(client, headers, **WEEK) == before
+
+
+def test_a_followed_category_is_a_bounded_term(client, reader, app):
+    """cs.CV holds a third of the window's papers: following it adds the same modest term to each of them, and
+    the feed stays on what the reader likes."""
+    _, headers = reader
+    window = {"from": "2026-05-25", "to": LATEST, "limit": 100}
+    language = [
+        v.arxiv_id for v in app.state.store.feed(None, offset=0, limit=1500) if v.categories[:1] == ["cs.CL"]
+    ]
+    like_all(client, headers, language[:4])
+    before = {p["id"]: p for p in week_papers(client, headers, **window)}
+    follow(client, headers, "category", "cs.CV")
+    after = week_papers(client, headers, **window)
+    vision = {p["id"] for p in after if "cs.CV" in app.state.store.get(p["id"]).categories}
+    assert vision and len(vision) < len(after) / 2
+    for paper in after:
+        followed = paper["id"] in vision
+        assert follow_reasons(paper) == (["in cs.CV, which you follow"] if followed else [])
+        if paper["id"] in before:
+            lift = paper["score"] - before[paper["id"]]["score"]
+            assert lift == pytest.approx(W_FOLLOW["category"] if followed else 0.0, abs=1e-3)
+    assert sum(p["id"] in vision for p in after[:20]) <= 10
+    unfollow(client, headers, "category", "cs.CV")
+    assert {p["id"]: p for p in week_papers(client, headers, **window)} == before
+
+
+def test_a_reader_who_only_follows_gets_a_feed(app, client, reader):
+    user, headers = reader
+    browser = Browser(app, app.state.store, user)
+    popular = week_papers(client, headers, **WEEK)
+    assert not any(follow_reasons(p) for p in popular)
+    assert "Nothing to go on yet" in browser.get("/foryou/week/2026-W34").text
+    paper = popular[-1]["id"]  # the least popular: only the follow can lift it
+    author = app.state.store.get(paper).authors[0]
+    follow(client, headers, "author", author)
+    got = week_papers(client, headers, **WEEK)
+    followed = [p for p in got if follow_reasons(p)]
+    assert paper in ranked(followed)
+    assert ranked(got)[: len(followed)] == ranked(followed)  # the followed papers lead
+    assert all(follow_reasons(p) == [f"by {author}, whom you follow"] for p in followed)
+    page = browser.get("/foryou/week/2026-W34").text
+    assert "Nothing to go on yet" not in page and "whom you follow" in page
+    unfollow(client, headers, "author", author)
+    assert week_papers(client, headers, **WEEK) == popular
+    assert "Nothing to go on yet" in browser.get("/foryou/week/2026-W34").text
+
+
+def test_a_followed_organizations_papers_lead_a_feed_without_likes(client, reader, app):
+    _, headers = reader
+    window = {"from": "2026-05-25", "to": LATEST, "limit": 50}
+    follow(client, headers, "org", "nvidia")
+    got = week_papers(client, headers, **window)
+    theirs = [p for p in got if follow_reasons(p)]
+    assert theirs and ranked(got)[: len(theirs)] == ranked(theirs)
+    assert all(p["organization"]["name"] == "NVIDIA" for p in theirs)
+    assert all(follow_reasons(p) == ["from NVIDIA, which you follow"] for p in theirs)
 
 
 def _vectors(app, arxiv_ids):

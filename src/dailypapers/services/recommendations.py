@@ -4,6 +4,7 @@ Reads the reader's signals and the period's candidates from the store, ranks wit
 gives back paper views with score and reasons. A period's pool (vectors, texts, its TF-IDF) is the same for
 every reader, so the last few are kept in memory, keyed by their exact list of papers: a new paper or a new
 embedding makes a new key, and a reader's new signal changes nothing in it (signals are read every time).
+What the reader follows (authors, organizations, categories) is read every time too and ranks as likes do.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from dailypapers.papers import PaperView
 from dailypapers.recommend.profiles import KeywordFilter
-from dailypapers.recommend.ranking import Pool, Seed, recommend, uncertain
+from dailypapers.recommend.ranking import FollowHit, Pool, Seed, recommend, uncertain
 from dailypapers.search.vectors import from_blob
 from dailypapers.store.papers import SqlStore
 from dailypapers.store.recommend_pool import SqlRecommendPool
@@ -104,6 +105,14 @@ class Recommender:
         ]
         return seeds, training.rated
 
+    def _follows(self, user_id: int, pool: Pool) -> dict[int, list[FollowHit]]:
+        """What the reader follows that each pool paper matches, by pool index."""
+        index_of = {pid: i for i, pid in enumerate(pool.ids)}
+        hits: dict[int, list[FollowHit]] = {}
+        for match in self.pools.followed_among(user_id, pool.ids):
+            hits.setdefault(index_of[match.paper_id], []).append(FollowHit(match.kind, match.label or ""))
+        return hits
+
     def feed(
         self,
         user_id: int,
@@ -127,6 +136,7 @@ class Recommender:
             exclude=rated,
             mix=mix,
             limit=limit,
+            follows=self._follows(user_id, pool),
         )
         self._keep(model, pool)
         views = {v.id: v for v in self.store.get_many([pool.ids[p.index] for p in picks])}

@@ -12,7 +12,15 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Engine, and_, select
 
-from dailypapers.store.schema import embeddings, feed_entries, papers
+from dailypapers.store.authors import FOLLOW_KINDS
+from dailypapers.store.schema import (
+    embeddings,
+    feed_entries,
+    follows,
+    paper_authors,
+    paper_categories,
+    papers,
+)
 
 READ_CHUNK = 2000
 MAX_CANDIDATES = 20_000  # a month has ~7,000; a longer range is cut to its newest papers
@@ -32,6 +40,15 @@ class PaperVector:
     abstract: str
     vector: bytes
     authors: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class FollowMatch:
+    """A paper matches what a reader follows: `kind` (author, org, category) and its name on the paper."""
+
+    paper_id: int
+    kind: str
+    label: str
 
 
 def _midnight(day: date) -> datetime:
@@ -81,3 +98,36 @@ class SqlRecommendPool:
                 )
                 found += [PaperVector(*row) for row in conn.execute(query)]
         return found
+
+    def followed_among(self, user_id: int, paper_ids: Sequence[int]) -> list[FollowMatch]:
+        """Which of these papers are by an author, of an organization or in a category the user follows. A
+        label is the name as the paper spells it, so a reason reads as the card does."""
+        with self.engine.connect() as conn:
+            mine = conn.execute(
+                select(follows.c.kind, follows.c.key).where(follows.c.user_id == user_id)
+            ).all()
+            if not mine:
+                return []  # most readers follow nothing: the pool's papers are not read for them
+            keys = {kind: [key for k, key in mine if k == kind] for kind in FOLLOW_KINDS}
+            wanted = list(dict.fromkeys(paper_ids))
+            found: list[FollowMatch] = []
+            for start in range(0, len(wanted), READ_CHUNK):
+                chunk = wanted[start : start + READ_CHUNK]
+                for kind, query in _follow_queries(keys, chunk):
+                    found += [FollowMatch(pid, kind, label) for pid, label in conn.execute(query)]
+            return found
+
+
+def _follow_queries(keys: dict[str, list[str]], chunk: list[int]):
+    """(kind, query of (paper id, label)) for each kind the reader follows something of; a paper's authors in
+    their order, so a reason names them as the card does."""
+    by_author, in_category = paper_authors.c, paper_categories.c
+    columns = {  # paper id, label, the key a follow names, order
+        "author": (by_author.paper_id, by_author.name, by_author.key, by_author.position),
+        "org": (papers.c.id, papers.c.organization, papers.c.organization_key, papers.c.id),
+        "category": (in_category.paper_id, in_category.category, in_category.category, in_category.category),
+    }
+    for kind, (paper_id, label, key, order) in columns.items():
+        if keys[kind]:
+            query = select(paper_id, label).where(key.in_(keys[kind]), paper_id.in_(chunk))
+            yield kind, query.order_by(paper_id, order)

@@ -266,7 +266,9 @@ def _foryou(request: Request, account, store, settings, period: periods.Period, 
         "papers": [item.view for item in items],
         "reasons": {item.view.id: item.reasons for item in items},
         "scores_personal": {item.view.id: item.score for item in items},
-        "has_signals": bool(_signals(request).training(account.id, profile).liked),
+        # Follows rank as likes do: a reader who follows something has a feed, not the cold start's.
+        "has_signals": bool(_signals(request).training(account.id, profile).liked)
+        or bool(request.app.state.authorship.followed(account.id)),
         "previous": previous,
         "next": following if following.start <= latest else None,
         "previous_url": _period_url(previous) + query,
