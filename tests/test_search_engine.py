@@ -272,12 +272,16 @@ def test_acronyms_are_learned_from_the_corpus_and_expand_queries(engine_search, 
     short = engine_search.search("ZQM", mode="keyword", limit=20)
     assert "2611.90321" in arxiv_ids_of(engine_search, short)  # says "zentral quux model" only
     assert all(h.extra["expansions"] == [("ZQM", "zentral quux model")] for h in short)
-    long = arxiv_ids_of(engine_search, engine_search.search("zentral quux model", mode="hybrid", limit=20))
-    assert "2611.90320" in long  # says "ZQM" only
+    # The long form finds the paper that says "ZQM" only, through the expansion alone (it shares no word with
+    # the query; "model" puts some 30 papers above it, and in hybrid its rank is the semantic list's to give).
+    long = arxiv_ids_of(engine_search, engine_search.search("zentral quux model", mode="keyword", limit=100))
+    assert "2611.90320" in long
     engine_search.ranking = RANKINGS["before"]
     plain = engine_search.search("ZQM", mode="keyword", limit=20)
     assert "2611.90321" not in arxiv_ids_of(engine_search, plain)
     assert all("expansions" not in h.extra for h in plain)
+    unexpanded = engine_search.search("zentral quux model", mode="keyword", limit=100)
+    assert "2611.90320" not in arxiv_ids_of(engine_search, unexpanded)
 
 
 def test_a_name_in_the_index_is_an_author_query(engine_search):
