@@ -50,9 +50,10 @@ def grids(base):
             for m in (False, True)
         },
         "weights": {
-            f"topical w={w}": base.with_weight("topical", w) for w in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9)
+            f"topical w={w}": base.with_weight("topical", w)
+            for w in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.97, 0.98, 1.0)
         },
-        "long": {f"long w={w}": base.with_weight("long", w) for w in (0.6, 0.7, 0.8, 0.9)},
+        "long": {f"long w={w}": base.with_weight("long", w) for w in (0.6, 0.7, 0.8, 0.9, 0.95, 1.0)},
         "author": {
             f"author w={w} check={c}": replace(base.with_weight("author", w), author_check=c)
             for w in (0.8, 0.9, 1.0)

@@ -90,6 +90,7 @@ def mix_feedback(query: np.ndarray, feedback: list[np.ndarray], weight: float) -
 
 BEFORE = Ranking()
 TOPICAL_WEIGHT = 0.95
+LONG_WEIGHT = 0.9
 PRF_DOCS = 0
 PRF_WEIGHT = 0.0
 # Each choice and the figures behind it: docs/search.md, "Short topical queries".
@@ -100,7 +101,7 @@ NOW = Ranking(
     acronym_boost=0.3,
     author_check=True,
     # An id or a name has no meaning to embed: the keyword list alone (and no embedding to wait for).
-    weights=(("id", 1.0), ("author", 1.0), ("phrase", 0.8), ("topical", TOPICAL_WEIGHT), ("long", 0.8)),
+    weights=(("id", 1.0), ("author", 1.0), ("phrase", 0.8), ("topical", TOPICAL_WEIGHT), ("long", LONG_WEIGHT)),
     prf_docs=PRF_DOCS,
     prf_weight=PRF_WEIGHT,
 )
