@@ -101,7 +101,13 @@ NOW = Ranking(
     acronym_boost=0.3,
     author_check=True,
     # An id or a name has no meaning to embed: the keyword list alone (and no embedding to wait for).
-    weights=(("id", 1.0), ("author", 1.0), ("phrase", 0.8), ("topical", TOPICAL_WEIGHT), ("long", LONG_WEIGHT)),
+    weights=(
+        ("id", 1.0),
+        ("author", 1.0),
+        ("phrase", 0.8),
+        ("topical", TOPICAL_WEIGHT),
+        ("long", LONG_WEIGHT),
+    ),
     prf_docs=PRF_DOCS,
     prf_weight=PRF_WEIGHT,
 )
