@@ -21,6 +21,7 @@ from dailypapers.papers import PaperView
 from dailypapers.recommend.profiles import KeywordFilter
 from dailypapers.recommend.ranking import FollowHit, Pool, Seed, recommend, uncertain
 from dailypapers.search.vectors import from_blob
+from dailypapers.store.authors import AuthorStore
 from dailypapers.store.papers import SqlStore
 from dailypapers.store.recommend_pool import SqlRecommendPool
 from dailypapers.store.signals import Profile, SignalStore
@@ -44,6 +45,7 @@ class Recommender:
         self.store = store
         self.signals = signals
         self.pools = SqlRecommendPool(store.engine)
+        self.authors = AuthorStore(store.engine)
         self.model = model
         self._kept: OrderedDict[tuple, Pool] = OrderedDict()
         self._lock = threading.Lock()
@@ -109,7 +111,7 @@ class Recommender:
         """What the reader follows that each pool paper matches, by pool index."""
         index_of = {pid: i for i, pid in enumerate(pool.ids)}
         hits: dict[int, list[FollowHit]] = {}
-        for match in self.pools.followed_among(user_id, pool.ids):
+        for match in self.pools.followed_among(self.authors.followed(user_id), pool.ids):
             hits.setdefault(index_of[match.paper_id], []).append(FollowHit(match.kind, match.label or ""))
         return hits
 

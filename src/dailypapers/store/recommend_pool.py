@@ -12,11 +12,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Engine, and_, select
 
-from dailypapers.store.authors import FOLLOW_KINDS
+from dailypapers.store.authors import Followed
 from dailypapers.store.schema import (
     embeddings,
     feed_entries,
-    follows,
     paper_authors,
     paper_categories,
     papers,
@@ -99,23 +98,21 @@ class SqlRecommendPool:
                 found += [PaperVector(*row) for row in conn.execute(query)]
         return found
 
-    def followed_among(self, user_id: int, paper_ids: Sequence[int]) -> list[FollowMatch]:
-        """Which of these papers are by an author, of an organization or in a category the user follows. A
-        label is the name as the paper spells it, so a reason reads as the card does."""
+    def followed_among(self, followed: Followed, paper_ids: Sequence[int]) -> list[FollowMatch]:
+        """Which of these papers are by an author, of an organization or in a category the reader follows
+        (`AuthorStore.followed`). A label is the name as the paper spells it, so a reason reads as the card
+        does."""
+        if not followed:
+            return []  # most readers follow nothing: the pool's papers are not read for them
+        keys = {"author": followed.authors, "org": followed.orgs, "category": followed.categories}
+        wanted = list(dict.fromkeys(paper_ids))
+        found: list[FollowMatch] = []
         with self.engine.connect() as conn:
-            mine = conn.execute(
-                select(follows.c.kind, follows.c.key).where(follows.c.user_id == user_id)
-            ).all()
-            if not mine:
-                return []  # most readers follow nothing: the pool's papers are not read for them
-            keys = {kind: [key for k, key in mine if k == kind] for kind in FOLLOW_KINDS}
-            wanted = list(dict.fromkeys(paper_ids))
-            found: list[FollowMatch] = []
             for start in range(0, len(wanted), READ_CHUNK):
                 chunk = wanted[start : start + READ_CHUNK]
                 for kind, query in _follow_queries(keys, chunk):
                     found += [FollowMatch(pid, kind, label) for pid, label in conn.execute(query)]
-            return found
+        return found
 
 
 def _follow_queries(keys: dict[str, list[str]], chunk: list[int]):
