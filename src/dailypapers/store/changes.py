@@ -175,13 +175,16 @@ class PostgresNotifications:
                 self._thread = threading.Thread(target=self._listen, name="dp-change-listener", daemon=True)
                 self._thread.start()
 
+    def _dsn(self) -> str:
+        """The engine's database as psycopg takes it (the listener speaks to the driver, off the pool)."""
+        return self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
     def _connect(self):
         import psycopg
 
-        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         # Keepalives: a cut network is noticed in about 20 s rather than never (the page cache trusts us).
         return psycopg.connect(
-            url,
+            self._dsn(),
             autocommit=True,
             application_name="dailypapers-changes",  # what pg_stat_activity shows for it
             keepalives=1,
@@ -240,9 +243,8 @@ class PostgresNotifications:
         """Interrupt the listener's wait; if the server cannot be reached the join below waits it out."""
         import psycopg
 
-        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         try:
-            with psycopg.connect(url, autocommit=True, connect_timeout=2) as conn:
+            with psycopg.connect(self._dsn(), autocommit=True, connect_timeout=2) as conn:
                 conn.execute(f"NOTIFY {self._wake_channel}")
         except psycopg.Error as exc:
             log.debug("could not wake the change listener: %s", exc)
