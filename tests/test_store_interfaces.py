@@ -224,6 +224,20 @@ def _settled(signal, seconds: float = 5.0):
     raise AssertionError("the change signal never settled")
 
 
+def _moved_after_another_commit(signal, before, url: str, arxiv_id: str, *, seconds: float) -> bool:
+    """Another engine (another process, as `dailypapers import` would be) commits a paper; whether the signal
+    has moved from `before` within `seconds` (NOTIFY arrives a moment after the commit)."""
+    other = SqlStore(make_engine(make_settings(url)))
+    try:
+        other.upsert([paper(arxiv_id)])
+    finally:
+        other.engine.dispose()
+    deadline = time.monotonic() + seconds
+    while signal() == before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return signal() != before
+
+
 def test_the_change_signal_moves_with_a_commit_and_not_with_a_read(store, settings):
     signal = change_signal(store.engine)
     assert isinstance(signal, SqliteDataVersion if settings.is_sqlite else PostgresNotifications)
@@ -232,15 +246,7 @@ def test_the_change_signal_moves_with_a_commit_and_not_with_a_read(store, settin
         before = _settled(signal)
         store.latest_day()
         assert signal() == before
-        other = SqlStore(make_engine(settings))  # another process, as `dailypapers import` would be
-        try:
-            other.upsert([paper("2603.00001")])
-        finally:
-            other.engine.dispose()
-        deadline = time.monotonic() + 5
-        while signal() == before and time.monotonic() < deadline:
-            time.sleep(0.01)  # NOTIFY arrives a moment after the other process's commit
-        assert signal() != before
+        assert _moved_after_another_commit(signal, before, settings.database_url, "2603.00001", seconds=5)
     finally:
         signal.close()
 
@@ -273,15 +279,7 @@ def test_postgres_another_process_commit_counts_when_it_is_heard_not_at_the_end_
     try:
         before = _settled(signal)
         url = postgres_store.engine.url.render_as_string(hide_password=False)
-        other = SqlStore(make_engine(make_settings(url)))  # another process, as an import would be
-        try:
-            other.upsert([paper("2603.00005")])
-        finally:
-            other.engine.dispose()
-        deadline = time.monotonic() + 20
-        while signal() == before and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert signal() != before
+        assert _moved_after_another_commit(signal, before, url, "2603.00005", seconds=20)
     finally:
         started = time.monotonic()
         signal.close()
